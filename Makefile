@@ -1,0 +1,31 @@
+# tfq-ssl: every target sets itself up from nothing (creates .venv, installs the pinned stack).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= runs/demo
+PYTEST_ARGS ?=
+
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: setup test demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(PY) -m train.demo --out $(DEMO_DIR)
+
+bench: $(STAMP)
+	$(PY) -m bench.qnn --width 8 --batch 512
+
+clean:
+	rm -rf $(VENV) .pytest_cache

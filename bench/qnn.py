@@ -1,0 +1,113 @@
+"""Speed of the quantum representation layer: ``python -m bench.qnn --width 8 --batch 512``.
+
+Prints forward and forward+backward (gradients to inputs and weights) milliseconds
+for each mode of ``QuantumRepresentation`` and, measured in the same run, the raw
+``tfq.layers.ControlledPQC`` with TFQ's Adjoint differentiator, plus each mode's
+ratio to that raw op. Medians over ``--repeats`` after warm-up, in ``tf.function``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import tfq_ssl  # noqa: F401
+import cirq
+import numpy as np
+import tensorflow as tf
+import tensorflow_quantum as tfq
+
+from tfq_ssl import circuits
+from tfq_ssl.layers import QuantumRepresentation
+
+MODES = {
+    "adjoint": dict(differentiator="adjoint"),
+    "parameter_shift": dict(differentiator="parameter_shift"),
+    "shots100": dict(differentiator="parameter_shift", shots=100),
+    "statevector": dict(backend="statevector"),
+}
+
+
+def _median_ms(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up / tracing
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _timers(forward: Callable[[tf.Tensor], tf.Tensor], variables: list[tf.Variable], x: tf.Tensor):
+    @tf.function
+    def fwd():
+        return forward(x)
+
+    @tf.function
+    def fwd_bwd():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = tf.reduce_sum(forward(x))
+        return tape.gradient(out, [x, *variables])
+
+    return fwd, fwd_bwd
+
+
+def raw_controlled_pqc(width: int, layers: int, ansatz: str):
+    """TFQ's own ControlledPQC (adjoint): angles from outside, as in the layer."""
+    circuit, qubits, inputs, weights = circuits.representation_circuit(width, layers, ansatz)
+    pqc = tfq.layers.ControlledPQC(
+        circuit, circuits.readout_operators(qubits), differentiator=tfq.differentiators.Adjoint()
+    )
+    # ControlledPQC orders symbol values by sorted name ("theta_*" before "x_*"):
+    # map by name, never by position.
+    names = [str(s) for s in inputs + weights]
+    order = tf.constant([names.index(n) for n in sorted(names)])
+    w = tf.Variable(tf.random.normal((len(weights),)))
+    program = tfq.convert_to_tensor([cirq.Circuit()])
+
+    def forward(x):
+        batch = tf.shape(x)[0]
+        values = tf.concat([x, tf.tile(w[tf.newaxis], [batch, 1])], axis=1)
+        return pqc([tf.tile(program, [batch]), tf.gather(values, order, axis=1)])
+
+    return forward, [w]
+
+
+def run(widths: list[int], batch: int, layers: int, ansatz: str, modes: list[str], repeats: int) -> list[dict]:
+    rows = []
+    for width in widths:
+        x = tf.random.uniform((batch, width), 0, np.pi)
+        forward, variables = raw_controlled_pqc(width, layers, ansatz)
+        base_f, base_fb = (_median_ms(t, repeats) for t in _timers(forward, variables, x))
+        rows.append(dict(width=width, mode="raw ControlledPQC (adjoint)", fwd=base_f, fwd_bwd=base_fb, ratio=1.0))
+        for mode in modes:
+            layer = QuantumRepresentation(width, layers, ansatz=ansatz, **MODES[mode])
+            layer.build((None, width))
+            reps = max(1, repeats // 4) if mode in ("parameter_shift", "shots100") else repeats
+            f, fb = (_median_ms(t, reps) for t in _timers(layer, [layer.ansatz_weights], x))
+            rows.append(dict(width=width, mode=mode, fwd=f, fwd_bwd=fb, ratio=fb / base_fb))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, nargs="+", default=[8])
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--ansatz", default="ring")
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--repeats", type=int, default=8)
+    args = parser.parse_args(argv)
+    rows = run(args.width, args.batch, args.layers, args.ansatz, args.modes, args.repeats)
+    print(f"QuantumRepresentation, {args.ansatz} L={args.layers}, batch {args.batch}; "
+          f"ratio = fwd+bwd / raw ControlledPQC adjoint fwd+bwd, same run")
+    print(f"{'W':>3}  {'mode':<30} {'fwd ms':>10} {'fwd+bwd ms':>12} {'ratio':>8}")
+    for r in rows:
+        print(f"{r['width']:>3}  {r['mode']:<30} {r['fwd']:>10.1f} {r['fwd_bwd']:>12.1f} {r['ratio']:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

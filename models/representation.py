@@ -1,0 +1,63 @@
+"""Representation networks of equal width and depth: quantum, classical, identity.
+
+Paper: Jaderberg et al., "Quantum Self-Supervised Learning" (2021/22), Sec. 3.2 and
+Fig. 5: the quantum network (W qubits, L ansatz layers) is compared with a classical
+MLP of the same width and depth, L × (Dense(W) + LeakyReLU).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
+import tf_keras
+
+from tfq_ssl.layers import QuantumRepresentation
+
+KINDS = ("quantum", "classical", "identity")
+
+
+def classical_representation(width: int, layers: int, name: str = "classical_representation") -> tf_keras.Sequential:
+    """L × (Dense(W, bias) + LeakyReLU(0.01)): 144 parameters at W = 8, L = 2.
+
+    Shape:
+        - Input: ``(batch, width)``; output: ``(batch, width)``.
+    """
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be an integer >= 1, got {width!r}.")
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+        raise ValueError(f"layers must be an integer >= 1, got {layers!r}.")
+    blocks: list[tf_keras.layers.Layer] = []
+    for i in range(layers):
+        blocks.append(tf_keras.layers.Dense(width, use_bias=True, name=f"dense_{i}"))
+        blocks.append(tf_keras.layers.LeakyReLU(alpha=0.01, name=f"leaky_relu_{i}"))
+    return tf_keras.Sequential(blocks, name=name)
+
+
+def representation_network(
+    kind: str, width: int, layers: int, **quantum_options: Any
+) -> tf_keras.layers.Layer:
+    """Build the representation network that maps angles (batch, W) to y (batch, W).
+
+    Args:
+        kind: ``"quantum"`` (``QuantumRepresentation``), ``"classical"`` (MLP of the
+            same width and depth) or ``"identity"`` (no representation network).
+        width: W.
+        layers: L.
+        **quantum_options: ``ansatz``, ``differentiator``, ``shots``, ``backend`` for
+            the quantum network; rejected for the other kinds.
+
+    Returns:
+        A Keras layer.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
+    if kind == "quantum":
+        return QuantumRepresentation(width, layers, name="representation_network", **quantum_options)
+    if quantum_options:
+        raise ValueError(
+            f"options {sorted(quantum_options)} apply to kind='quantum' only, got kind={kind!r}."
+        )
+    if kind == "classical":
+        return classical_representation(width, layers, name="representation_network")
+    return tf_keras.layers.Identity(name="representation_network")

@@ -1,0 +1,234 @@
+import tfq_ssl  # noqa: F401
+import cirq
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_quantum as tfq
+import tf_keras
+
+from tfq_ssl import circuits
+from tfq_ssl.layers import QuantumRepresentation, resolved_circuit
+
+
+def cirq_expectations(circuit, qubits, input_symbols, weight_symbols, angles, weights):
+    """⟨Z_k⟩ of every row in float64 with Cirq: the reference for all checks."""
+    out = []
+    for row in np.atleast_2d(angles):
+        values = {**dict(zip(input_symbols, row)), **dict(zip(weight_symbols, weights))}
+        state = cirq.final_state_vector(
+            cirq.resolve_parameters(circuit, values), qubit_order=qubits, dtype=np.complex128
+        )
+        probs = np.abs(state.reshape([2] * len(qubits))) ** 2
+        out.append([
+            probs.take(0, axis=k).sum() - probs.take(1, axis=k).sum() for k in range(len(qubits))
+        ])
+    return np.array(out)
+
+
+def finite_difference_gradients(fn, angles, weights, eps=1e-5):
+    """Central differences of the scalar fn(angles, weights) in float64."""
+    grads = []
+    for arr in (angles, weights):
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            plus, minus = arr.copy(), arr.copy()
+            plus[idx] += eps
+            minus[idx] -= eps
+            args_p = (plus, weights) if arr is angles else (angles, plus)
+            args_m = (minus, weights) if arr is angles else (angles, minus)
+            g[idx] = (fn(*args_p) - fn(*args_m)) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def layer_gradients(layer, angles, cotangent):
+    x = tf.constant(angles, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = layer(x)
+        scalar = tf.reduce_sum(out * cotangent)
+    gx, gw = tape.gradient(scalar, [x, layer.ansatz_weights])
+    return out.numpy(), gx.numpy(), gw.numpy()
+
+
+def reference(layer, angles, cotangent):
+    circuit = layer.circuit
+    args = (circuit, layer.qubits, layer.input_symbols, layer.weight_symbols)
+    weights = layer.ansatz_weights.numpy().astype(np.float64)
+    fn = lambda a, w: float(np.sum(cirq_expectations(*args, a, w) * cotangent))  # noqa: E731
+    expectations = cirq_expectations(*args, angles, weights)
+    return (expectations, *finite_difference_gradients(fn, angles.astype(np.float64), weights))
+
+
+CASES = [
+    (diff, ansatz, width, 2 if ansatz == "ring" else 3)
+    for diff in ("adjoint", "parameter_shift")
+    for ansatz in circuits.ANSATZE
+    for width in (2, 4)
+] + [("adjoint", "ring", 8, 2), ("parameter_shift", "ring", 8, 2)]
+
+
+@pytest.mark.parametrize("differentiator,ansatz,width,layers", CASES)
+def test_gradients_match_finite_differences(differentiator, ansatz, width, layers):
+    rng = np.random.default_rng(width)
+    layer = QuantumRepresentation(width, layers, ansatz=ansatz, differentiator=differentiator)
+    batch = 2
+    angles = rng.uniform(0, np.pi, (batch, width))
+    layer.build((None, width))
+    layer.ansatz_weights.assign(rng.uniform(-np.pi, np.pi, layer.ansatz_weights.shape))
+    cotangent = rng.normal(size=(batch, width))
+    out, gx, gw = layer_gradients(layer, angles, cotangent)
+    ref_out, ref_gx, ref_gw = reference(layer, angles, cotangent)
+    np.testing.assert_allclose(out, ref_out, atol=1e-5)
+    np.testing.assert_allclose(gx, ref_gx, atol=1e-3)
+    np.testing.assert_allclose(gw, ref_gw, atol=1e-3)
+
+
+def test_naive_tfq_parameter_shift_is_biased_on_crx():
+    """Regression: TFQ's two-term rule on the undecomposed CRX fails the same check."""
+    rng = np.random.default_rng(1)
+    layer = QuantumRepresentation(4, 2, differentiator="parameter_shift")
+    angles = rng.uniform(0, np.pi, (2, 4))
+    layer.build((None, 4))
+    layer.ansatz_weights.assign(rng.uniform(-np.pi, np.pi, layer.ansatz_weights.shape))
+    cotangent = rng.normal(size=(2, 4))
+    _, _, ref_gw = reference(layer, angles, cotangent)
+
+    naive = tfq.layers.Expectation(differentiator=tfq.differentiators.ParameterShift())
+    names = [str(s) for s in layer.symbols]
+    values = tf.Variable(np.concatenate(
+        [angles, np.tile(layer.ansatz_weights.numpy(), (2, 1))], axis=1).astype(np.float32))
+    with tf.GradientTape() as tape:
+        out = naive(tfq.convert_to_tensor([layer.circuit] * 2), symbol_names=names,
+                    symbol_values=values, operators=circuits.readout_operators(layer.qubits))
+        scalar = tf.reduce_sum(out * cotangent)
+    naive_gw = tape.gradient(scalar, values).numpy()[:, 4:].sum(axis=0)
+    assert np.max(np.abs(naive_gw - ref_gw)) > 1e-2
+    _, _, exact_gw = layer_gradients(layer, angles, cotangent)
+    assert np.max(np.abs(exact_gw - ref_gw)) < 1e-3
+
+
+def test_sampled_expectations_have_binomial_statistics():
+    shots, rows = 100, 600
+    layer = QuantumRepresentation(2, 2, differentiator="parameter_shift", shots=shots)
+    angles = np.tile([[0.7, 2.1]], (rows, 1))
+    layer.build((None, 2))
+    exact = cirq_expectations(layer.circuit, layer.qubits, layer.input_symbols,
+                              layer.weight_symbols, angles[:1], layer.ansatz_weights.numpy())[0]
+    samples = layer(tf.constant(angles, tf.float32)).numpy()
+    sigma = np.sqrt((1 - exact**2) / shots)
+    assert np.all(np.abs(samples.mean(axis=0) - exact) < 3 * sigma / np.sqrt(rows))
+    np.testing.assert_allclose(samples.std(axis=0), sigma, rtol=0.15)
+
+
+def test_sampled_gradients_are_unbiased():
+    shots, rows = 100, 400
+    rng = np.random.default_rng(3)
+    layer = QuantumRepresentation(2, 1, differentiator="parameter_shift", shots=shots)
+    layer.build((None, 2))
+    angles = np.tile(rng.uniform(0, np.pi, (1, 2)), (rows, 1))
+    cotangent = np.tile([[1.0, -0.5]], (rows, 1))
+    _, gx, gw = layer_gradients(layer, angles, cotangent)
+    _, ref_gx, ref_gw = reference(layer, angles[:1], cotangent[:1])
+    np.testing.assert_allclose(gx.mean(axis=0), ref_gx[0], atol=0.05)
+    np.testing.assert_allclose(gw / rows, ref_gw, atol=0.05)
+
+
+def test_parameter_counts_and_symbols():
+    layer = QuantumRepresentation(8, 2)
+    layer.build((None, 8))
+    assert layer.count_params() == 32
+    assert [str(s) for s in layer.weight_symbols] == [f"theta_{i:02d}" for i in range(32)]
+    all_to_all = QuantumRepresentation(8, 3, ansatz="all_to_all")
+    all_to_all.build((None, 8))
+    assert all_to_all.count_params() == 32
+
+
+def test_weight_initialisation_scale():
+    tf_keras.utils.set_random_seed(0)
+    layer = QuantumRepresentation(16, 8)
+    layer.build((None, 16))
+    assert abs(np.std(layer.ansatz_weights.numpy()) - 0.25) < 0.05
+
+
+def test_resolved_circuit_matches_layer():
+    layer = QuantumRepresentation(3, 2)
+    angles = np.array([[0.1, 1.2, 2.3]], np.float32)
+    out = layer(angles).numpy()[0]
+    state = cirq.final_state_vector(resolved_circuit(layer, angles[0]), qubit_order=layer.qubits)
+    expected = [cirq.Z(q).expectation_from_state_vector(
+        state, {q: i for i, q in enumerate(layer.qubits)}).real for q in layer.qubits]
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_statevectors_match_cirq():
+    layer = QuantumRepresentation(3, 1, differentiator="parameter_shift")
+    angles = np.array([[0.3, 0.2, 2.0], [1.0, 0.5, 0.1]], np.float32)
+    states = layer.statevectors(angles).numpy()
+    for row, state in zip(angles, states):
+        ref = cirq.final_state_vector(resolved_circuit(layer, row), qubit_order=layer.qubits)
+        assert abs(np.vdot(ref, state)) ** 2 > 1 - 1e-5
+
+
+def _toy_model(**kwargs):
+    return tf_keras.Sequential([
+        tf_keras.Input((5,)),
+        tf_keras.layers.Dense(3, name="compression"),
+        QuantumRepresentation(3, 1, name="qnn", **kwargs),
+        tf_keras.layers.Dense(1, name="head"),
+    ])
+
+
+@pytest.mark.parametrize("fmt", ["weights", "keras"])
+def test_save_and_reload_give_identical_outputs(tmp_path, fmt):
+    model = _toy_model()
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    expected = model(x).numpy()
+    if fmt == "weights":
+        path = str(tmp_path / "ckpt")
+        model.save_weights(path)
+        restored = _toy_model()
+        restored.load_weights(path)
+    else:
+        path = str(tmp_path / "model.keras")
+        model.save(path)
+        restored = tf_keras.models.load_model(path)
+        assert restored.get_layer("qnn").get_config()["width"] == 3
+    np.testing.assert_allclose(restored(x).numpy(), expected, atol=1e-6)
+
+
+def test_fit_learns_through_the_circuit():
+    tf_keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(128, 5)).astype(np.float32)
+    y = np.tanh(x @ rng.normal(size=(5, 1))).astype(np.float32)
+    model = _toy_model()
+    before = model.get_layer("compression").kernel.numpy().copy()
+    model.compile(optimizer=tf_keras.optimizers.Adam(0.05), loss="mse")
+    history = model.fit(x, y, batch_size=32, epochs=25, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] <= 0.5 * losses[0]
+    # the Dense layer in front of the circuit learned too: gradients crossed it
+    assert np.max(np.abs(model.get_layer("compression").kernel.numpy() - before)) > 0.05
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(width=0, layers=1), "width"),
+        (dict(width=2, layers=-1), "layers"),
+        (dict(width=2, layers=1, ansatz="ladder"), "ansatz"),
+        (dict(width=2, layers=1, differentiator="finite"), "differentiator"),
+        (dict(width=2, layers=1, shots=0, differentiator="parameter_shift"), "shots"),
+        (dict(width=2, layers=1, shots=100), "adjoint"),
+        (dict(width=2, layers=1, backend="gpu"), "backend"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        QuantumRepresentation(**kwargs)
+
+
+def test_wrong_input_width_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 4\)"):
+        QuantumRepresentation(4, 1)(tf.zeros((2, 3)))

@@ -1,0 +1,234 @@
+"""The quantum representation network as a Keras layer.
+
+Paper: Jaderberg et al., "Quantum Self-Supervised Learning" (2021/22), Sec. 3.2:
+the compressed image features, squashed to angles in [0, π], are loaded with RX
+gates, transformed by L layers of a trainable ansatz and read out as ⟨Z_k⟩.
+
+Unlike ``tfq.layers.PQC`` (circuits in, no gradient to anything in front of it)
+this layer takes the *angles* as a float tensor and feeds them to TFQ's expectation
+op as symbol values next to its own trainable weights, in the ``ControlledPQC``
+manner, so gradients reach both the ansatz weights and the Dense compression /
+ResNet in front of it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
+import cirq
+import sympy
+import tensorflow as tf
+import tensorflow_quantum as tfq
+import tf_keras
+
+from tfq_ssl import circuits as circuits_lib
+
+DIFFERENTIATORS = ("adjoint", "parameter_shift")
+BACKENDS = ("tfq", "statevector")
+
+
+def _tfq_differentiator(name: str) -> tfq.differentiators.Differentiator:
+    # A TFQ differentiator instance can back only one op, so make a new one each time.
+    if name == "adjoint":
+        return tfq.differentiators.Adjoint()
+    return tfq.differentiators.ParameterShift()
+
+
+@tf_keras.utils.register_keras_serializable(package="tfq_ssl")
+class QuantumRepresentation(tf_keras.layers.Layer):
+    """Quantum representation network: RX data loading + ansatz, ⟨Z_k⟩ readout.
+
+    Args:
+        width: number of qubits W (= input and output width).
+        layers: number of ansatz layers L.
+        ansatz: ``"ring"`` (paper Fig. 2) or ``"all_to_all"`` (paper Fig. 10).
+        differentiator: ``"adjoint"`` (exact, analytic runs only) or
+            ``"parameter_shift"`` (exact here: controlled rotations are run in
+            their decomposed form, see ``circuits.decompose_controlled_rotations``).
+        shots: ``None`` for exact expectations, or the number of measurement shots
+            per circuit (the paper's 100-shot mode); sampled runs differentiate by
+            sampled parameter shift.
+        backend: ``"tfq"`` (TFQ's C++ simulator, the default) or
+            ``"statevector"`` (a batched TensorFlow statevector simulator of the
+            same Cirq circuit that runs on GPU and differentiates by autodiff;
+            ``differentiator`` does not apply to it, and it has no shot mode).
+        **kwargs: passed to ``tf_keras.layers.Layer``.
+
+    Shape:
+        - Input: ``(batch, width)`` float angles (the paper uses sigmoid·π).
+        - Output: ``(batch, width)`` float32 ⟨Z_k⟩ in [-1, 1].
+    """
+
+    def __init__(
+        self,
+        width: int,
+        layers: int,
+        ansatz: str = "ring",
+        differentiator: str = "adjoint",
+        shots: int | None = None,
+        backend: str = "tfq",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ValueError(f"width must be an integer >= 1, got {width!r}.")
+        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+            raise ValueError(f"layers must be an integer >= 1, got {layers!r}.")
+        if ansatz not in circuits_lib.ANSATZE:
+            raise ValueError(f"ansatz must be one of {circuits_lib.ANSATZE}, got {ansatz!r}.")
+        if differentiator not in DIFFERENTIATORS:
+            raise ValueError(
+                f"differentiator must be one of {DIFFERENTIATORS}, got {differentiator!r}."
+            )
+        if shots is not None and (
+            isinstance(shots, bool) or not isinstance(shots, int) or shots < 1
+        ):
+            raise ValueError(f"shots must be None (exact) or an integer >= 1, got {shots!r}.")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
+        if shots is not None and differentiator == "adjoint":
+            raise ValueError(
+                "differentiator='adjoint' is exact-only and cannot run with shots="
+                f"{shots}; use differentiator='parameter_shift' for sampled runs."
+            )
+        if shots is not None and backend != "tfq":
+            raise ValueError(
+                f"backend={backend!r} has no shot mode (shots={shots}); use backend='tfq'."
+            )
+
+        self.width = width
+        self.num_layers = layers
+        self.ansatz = ansatz
+        self.differentiator = differentiator
+        self.shots = shots
+        self.backend = backend
+
+        circuit, self.qubits, self.input_symbols, self.weight_symbols = (
+            circuits_lib.representation_circuit(width, layers, ansatz)
+        )
+        self.circuit = circuit
+        # Parameter shift is exact only for gates with a two-eigenvalue generator.
+        if differentiator == "parameter_shift" or shots is not None:
+            circuit = circuits_lib.decompose_controlled_rotations(circuit)
+        self.executed_circuit = circuit
+        self._symbol_names = tf.constant(
+            [str(s) for s in self.input_symbols + self.weight_symbols]
+        )
+        self._program = tfq.convert_to_tensor([circuit])
+        self._operators = tfq.convert_to_tensor(
+            [circuits_lib.readout_operators(self.qubits)]
+        )
+        if backend == "statevector":
+            from tfq_ssl.simulate import StatevectorSimulator
+
+            self._simulator = StatevectorSimulator(
+                circuit, self.qubits, self.input_symbols, self.weight_symbols
+            )
+        elif shots is None:
+            self._op = _tfq_differentiator(differentiator).generate_differentiable_op(
+                analytic_op=tfq.get_expectation_op()
+            )
+        else:
+            self._op = _tfq_differentiator(differentiator).generate_differentiable_op(
+                sampled_op=tfq.get_sampled_expectation_op()
+            )
+
+    @property
+    def symbols(self) -> list[sympy.Symbol]:
+        """Input symbols followed by weight symbols, in weight-index order."""
+        return list(self.input_symbols) + list(self.weight_symbols)
+
+    def build(self, input_shape: tf.TensorShape) -> None:
+        input_shape = tf.TensorShape(input_shape)
+        if input_shape.rank != 2 or input_shape[-1] != self.width:
+            raise ValueError(
+                f"QuantumRepresentation(width={self.width}) expects inputs of shape "
+                f"(batch, {self.width}), got {input_shape}."
+            )
+        self.ansatz_weights = self.add_weight(
+            name="ansatz_weights",
+            shape=(len(self.weight_symbols),),
+            # The paper's code draws the ansatz angles from N(0, 1/W).
+            initializer=tf_keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(self.width)),
+            trainable=True,
+        )
+        super().build(input_shape)
+
+    def symbol_values(self) -> dict[sympy.Symbol, float]:
+        """Current ansatz weights keyed by their symbols."""
+        values = self.ansatz_weights.numpy()
+        return {s: float(v) for s, v in zip(self.weight_symbols, values)}
+
+    def _values(self, inputs: tf.Tensor) -> tf.Tensor:
+        batch = tf.shape(inputs)[0]
+        weights = tf.tile(self.ansatz_weights[tf.newaxis, :], [batch, 1])
+        return tf.concat([tf.cast(inputs, tf.float32), weights], axis=1)
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        inputs = tf.cast(inputs, tf.float32)
+        if self.backend == "statevector":
+            return self._simulator.expectation_z(inputs, self.ansatz_weights)
+        batch = tf.shape(inputs)[0]
+        programs = tf.tile(self._program, [batch])
+        operators = tf.tile(self._operators, [batch, 1])
+        values = self._values(inputs)
+        if self.shots is None:
+            out = self._op(programs, self._symbol_names, values, operators)
+        else:
+            repetitions = tf.fill(tf.shape(operators), self.shots)
+            out = self._op(programs, self._symbol_names, values, operators, repetitions)
+        return tf.ensure_shape(out, [None, self.width])
+
+    def statevectors(self, inputs: tf.Tensor) -> tf.Tensor:
+        """Exact output states of the circuit for a batch of angles (no gradient).
+
+        Used for the Hilbert–Schmidt metrics (paper eqs. 3–4).
+
+        Shape:
+            - inputs: ``(batch, width)``; returns ``(batch, 2**width)`` complex64,
+              big-endian (qubit 0 most significant), as Cirq and TFQ order it.
+        """
+        inputs = tf.cast(inputs, tf.float32)
+        if not self.built:
+            self.build(inputs.shape)
+        if self.backend == "statevector":
+            return tf.stop_gradient(self._simulator.state(inputs, self.ansatz_weights))
+        batch = tf.shape(inputs)[0]
+        states = tfq.get_state_op()(
+            tf.tile(self._program, [batch]), self._symbol_names, self._values(inputs)
+        )
+        return tf.stop_gradient(states.to_tensor())
+
+    def compute_output_shape(self, input_shape: tf.TensorShape) -> tf.TensorShape:
+        return tf.TensorShape(input_shape)[:-1].concatenate([self.width])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            width=self.width,
+            layers=self.num_layers,
+            ansatz=self.ansatz,
+            differentiator=self.differentiator,
+            shots=self.shots,
+            backend=self.backend,
+        )
+        return config
+
+
+def resolved_circuit(
+    layer: QuantumRepresentation, angles: Any
+) -> cirq.Circuit:
+    """The layer's (undecomposed) circuit with one image's angles and its weights bound.
+
+    Args:
+        layer: a built ``QuantumRepresentation``.
+        angles: ``(width,)`` input angles of one image.
+
+    Returns:
+        A parameter-free ``cirq.Circuit``.
+    """
+    values = dict(layer.symbol_values())
+    values.update({s: float(a) for s, a in zip(layer.input_symbols, list(angles))})
+    return cirq.resolve_parameters(layer.circuit, values)
