@@ -1,0 +1,145 @@
+"""SimCLR with a quantum (or classical) representation network, trained by ``model.fit``.
+
+Paper: Jaderberg et al., "Quantum Self-Supervised Learning" (2021/22), Fig. 1–2:
+
+    image ──► ResNet ──► Dense(W) ──► sigmoid·π = angles ──► representation network = y
+          ──► projection head = z ──► NT-Xent(τ)
+
+The whole wiring is ``build_encoder`` + ``projection_head`` + ``SimCLR.train_step``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
+import tensorflow as tf
+import tf_keras
+
+from models.representation import representation_network
+from models.resnet import resnet
+from tfq_ssl.config import ModelConfig
+from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.losses import nt_xent
+
+
+@tf_keras.utils.register_keras_serializable(package="tfq_ssl")
+class AngleEncoding(tf_keras.layers.Layer):
+    """sigmoid(x)·π: squashes compressed features to rotation angles in [0, π]."""
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return tf.sigmoid(inputs) * math.pi
+
+
+def build_encoder(config: ModelConfig, image_shape: tuple[int, int, int] = (32, 32, 3)) -> tf_keras.Model:
+    """The frozen-able encoder: images → representation y.
+
+    Layers named ``backbone``, ``compression``, ``angles`` and
+    ``representation_network`` let callers cut it (e.g. the converter takes the
+    model up to ``angles``).
+
+    Shape:
+        - Input: ``(batch, 32, 32, 3)`` normalised images; output ``(batch, W)``.
+    """
+    images = tf_keras.Input(shape=image_shape, name="images")
+    features = resnet(config.resnet_depth, config.stem, image_shape, name="backbone")(images)
+    compressed = tf_keras.layers.Dense(config.width, name="compression")(features)
+    angles = AngleEncoding(name="angles")(compressed)
+    representation = representation_network(
+        config.representation, config.width, config.layers, **config.quantum_options()
+    )
+    y = representation(angles)
+    return tf_keras.Model(images, y, name="encoder")
+
+
+def projection_head(width: int) -> tf_keras.Sequential:
+    """Dense(W, no bias) → BatchNorm → ReLU → Dense(W) → L2 normalisation = z."""
+    return tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(width, use_bias=False, name="proj_dense_1"),
+            tf_keras.layers.BatchNormalization(name="proj_bn"),
+            tf_keras.layers.ReLU(name="proj_relu"),
+            tf_keras.layers.Dense(width, name="proj_dense_2"),
+            tf_keras.layers.UnitNormalization(axis=-1, name="proj_l2"),
+        ],
+        name="projection_head",
+    )
+
+
+def angle_model(encoder: tf_keras.Model) -> tf_keras.Model:
+    """The encoder cut after the angle encoding: images → angles (batch, W)."""
+    return tf_keras.Model(encoder.input, encoder.get_layer("angles").output, name="angle_model")
+
+
+def quantum_layer(encoder: tf_keras.Model) -> QuantumRepresentation | None:
+    """The encoder's quantum representation layer, or ``None`` for other kinds."""
+    layer = encoder.get_layer("representation_network")
+    return layer if isinstance(layer, QuantumRepresentation) else None
+
+
+class SimCLR(tf_keras.Model):
+    """Contrastive model: ``fit`` on ``((view1, view2), label)`` batches.
+
+    Args:
+        encoder: images → y.
+        head: y → z (``None``: the loss acts on y itself, as in the paper's 2-class run).
+        temperature: NT-Xent τ (paper: 0.07).
+    """
+
+    def __init__(self, encoder: tf_keras.Model, head: tf_keras.Model | None, temperature: float = 0.07, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}.")
+        self.encoder = encoder
+        self.head = head
+        self.temperature = float(temperature)
+        self.loss_tracker = tf_keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = tf_keras.metrics.Mean(name="contrastive_accuracy")
+
+    @property
+    def metrics(self) -> list[tf_keras.metrics.Metric]:
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    def call(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
+        y = self.encoder(images, training=training)
+        return self.head(y, training=training) if self.head is not None else y
+
+    def _contrastive(self, data: Any, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        """NT-Xent loss and contrastive top-1 accuracy of one batch of view pairs."""
+        (view1, view2), _ = data
+        batch = tf.shape(view1)[0]
+        z = self(tf.concat([view1, view2], axis=0), training=training)
+        loss, logits, labels = nt_xent(z[:batch], z[batch:], self.temperature)
+        predicted = tf.argmax(logits, axis=-1, output_type=labels.dtype)
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(predicted, labels), tf.float32))
+        return loss, accuracy
+
+    def _logs(self, loss: tf.Tensor, accuracy: tf.Tensor) -> dict[str, tf.Tensor]:
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(accuracy)
+        # Running means (Keras' convention) plus this batch's values, which the
+        # per-batch log and the paper's loss curves use.
+        logs = {m.name: m.result() for m in self.metrics}
+        logs.update(batch_loss=loss, batch_accuracy=accuracy)
+        return logs
+
+    def train_step(self, data: Any) -> dict[str, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            loss, accuracy = self._contrastive(data, training=True)
+            total = loss + tf.add_n(self.losses) if self.losses else loss
+        grads = tape.gradient(total, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return self._logs(loss, accuracy)
+
+    def test_step(self, data: Any) -> dict[str, tf.Tensor]:
+        return self._logs(*self._contrastive(data, training=False))
+
+
+def build_simclr(config: ModelConfig, temperature: float = 0.07) -> SimCLR:
+    """Encoder + optional projection head, built and ready to ``compile``."""
+    encoder = build_encoder(config)
+    head = projection_head(config.width) if config.projection_head else None
+    model = SimCLR(encoder, head, temperature=temperature, name="simclr")
+    model(tf.zeros((2, 32, 32, 3)))  # create all weights so checkpoints restore eagerly
+    return model

@@ -1,0 +1,50 @@
+"""Small generated data and configs shared by the training tests."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tfq_ssl  # noqa: F401
+import numpy as np
+import tensorflow as tf
+
+from tfq_ssl.augment import make_augment
+from tfq_ssl.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from tfq_ssl.data import pretraining_dataset
+
+
+def generated_images(n: int = 64, classes: int = 2, seed: int = 0) -> tf.data.Dataset:
+    """``(image uint8, label)`` pairs whose classes differ in colour and texture."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % classes
+    images = rng.integers(0, 80, size=(n, 32, 32, 3))
+    for c in range(classes):
+        images[labels == c, :, :, c % 3] += 120 + 40 * (c // 3)
+        if c % 2:
+            images[labels == c, ::4] += 50
+    return tf.data.Dataset.from_tensor_slices(
+        (np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.int32)))
+
+
+def distinct_images(n: int = 8, seed: int = 0) -> tf.data.Dataset:
+    """``n`` unrelated uniform-noise images: every pair is easy to tell apart."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(n, 32, 32, 3)).astype(np.uint8)
+    return tf.data.Dataset.from_tensor_slices((images, np.zeros(n, np.int32)))
+
+
+def tiny_config(representation: str = "quantum", **train: object) -> RunConfig:
+    """A run small enough for CI: ResNet-10, W=2, L=1, batch 4."""
+    return RunConfig(
+        name="tiny",
+        data=DataConfig(classes=2, download=False),
+        model=ModelConfig(representation=representation, width=2, layers=1, resnet_depth=10),
+        train=dataclasses.replace(TrainConfig(batch_size=4, steps=3, save_every=2, hs_batch=4), **train),
+    )
+
+
+def view_pairs(config: RunConfig, images: tf.data.Dataset | None = None) -> tf.data.Dataset:
+    """The run's ``((view1, view2), label)`` stream on generated images."""
+    return pretraining_dataset(
+        images or generated_images(), batch_size=config.train.batch_size,
+        augment=make_augment(config.augment), seed=config.train.seed, shuffle_buffer=64)
