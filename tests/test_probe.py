@@ -1,0 +1,86 @@
+import tfq_ssl  # noqa: F401
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.probe import linear_probe
+from models.simclr import build_encoder
+from tests.helpers import generated_images, tiny_config, view_pairs
+from tfq_ssl.config import ProbeConfig
+from train import pretrain as pretrain_lib
+from train import probe as probe_lib
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("run"))
+    config = tiny_config("quantum", steps=2, save_every=1, hs_metrics=False)
+    pretrain_lib.pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
+    return run_dir
+
+
+def _datasets():
+    return generated_images(96, classes=2, seed=1), generated_images(48, classes=2, seed=2)
+
+
+def test_frozen_encoder_weights_do_not_move():
+    config = tiny_config("quantum")
+    encoder = build_encoder(config.model)
+    model = linear_probe(encoder, 2)
+    before = [w.numpy().copy() for w in encoder.weights]  # incl. BatchNorm statistics
+    model.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = tf.random.normal((8, 32, 32, 3))
+    model.fit(x, np.arange(8) % 2, epochs=2, batch_size=4, verbose=0)
+    assert not encoder.trainable_weights
+    assert [v.name for v in model.trainable_weights] == [
+        v.name for v in model.get_layer("linear_probe_head").trainable_weights]
+    for b, w in zip(before, encoder.weights):
+        np.testing.assert_array_equal(b, w.numpy())
+
+
+@pytest.mark.parametrize("protocol", ["cached", "paper"])
+def test_probe_beats_chance_and_resumes(tiny_run, protocol, monkeypatch):
+    probe = ProbeConfig(protocol=protocol, epochs=12 if protocol == "cached" else 3,
+                        batch_size=32, learning_rate=0.05)
+    [result] = probe_lib.probe_run(tiny_run, [2], probe, datasets=_datasets())
+    assert result["protocol"] == protocol and result["step"] == 2
+    if protocol == "cached":
+        # classes differ in colour: even an untrained-ish encoder separates them
+        assert result["final_test_accuracy"] >= 0.8
+    assert result["best_test_accuracy"] >= result["final_test_accuracy"]
+    assert len(result["test_accuracy_per_epoch"]) == probe.epochs
+    matrix = np.array(result["confusion_matrix"])
+    assert matrix.shape == (2, 2) and matrix.sum() == 48
+    path = probe_lib.result_path(tiny_run, protocol, 2)
+    assert os.path.exists(path) and os.path.exists(path.replace(".json", ".head.npz"))
+    kernel, bias = probe_lib.load_probe_head(tiny_run, protocol, 2)
+    assert kernel.shape == (2, 2) and bias.shape == (2,)
+
+    # A rerun skips the probed checkpoint (training it again would fail here).
+    monkeypatch.setattr(probe_lib, "train_probe", lambda *a, **k: pytest.fail("re-probed"))
+    [again] = probe_lib.probe_run(tiny_run, [2], probe, datasets=_datasets())
+    assert again == json.loads(open(path).read())
+
+
+def test_select_checkpoints(tiny_run):
+    assert probe_lib.select_checkpoints(tiny_run, "all") == [1, 2]
+    assert probe_lib.select_checkpoints(tiny_run, "latest") == [2]
+    assert probe_lib.select_checkpoints(tiny_run, "1") == [1]
+    with pytest.raises(ValueError, match="no checkpoints for steps"):
+        probe_lib.select_checkpoints(tiny_run, "7")
+    with pytest.raises(ValueError, match="all, latest"):
+        probe_lib.select_checkpoints(tiny_run, "first")
+
+
+def test_summary_reports_final_and_best():
+    history = {"val_accuracy": [0.5, 0.9, 0.7], "accuracy": [0.5, 0.6, 0.7]}
+    labels = np.array([0, 0, 1, 1])
+    logits = np.array([[1, 0], [0, 1], [0, 1], [0, 1]], np.float32)
+    summary = probe_lib.summarise(history, labels, logits, ["a", "b"])
+    assert summary["final_test_accuracy"] == 0.7
+    assert summary["best_test_accuracy"] == 0.9 and summary["best_epoch"] == 2
+    assert summary["confusion_matrix"] == [[1, 1], [0, 2]]
+    assert summary["per_class_accuracy"] == {"a": 0.5, "b": 1.0}
