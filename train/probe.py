@@ -65,6 +65,23 @@ def load_probe_head(run_dir: str, protocol: str, step: int) -> tuple[np.ndarray,
         return data["kernel"], data["bias"]
 
 
+def sample_test_images(
+    config: RunConfig, count: int, seed: int = 0, data_dir: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` random test images of the run's classes (seeded), as uint8 and labels.
+
+    The paper evaluated its hardware runs on 900 random test images.
+    """
+    ds = load_cifar10("test", data_dir=data_dir or config.data.data_dir,
+                      download=config.data.download, classes=config.data.classes,
+                      remap_labels=config.data.remap_labels)
+    images, labels = map(np.stack, zip(*ds.as_numpy_iterator()))
+    if count > len(labels):
+        raise ValueError(f"asked for {count} test images, the split has {len(labels)}.")
+    pick = np.sort(np.random.default_rng(seed).choice(len(labels), count, replace=False))
+    return images[pick], labels[pick]
+
+
 def _schedule(probe: ProbeConfig) -> tf_keras.callbacks.LearningRateScheduler:
     """lr × 0.1 at each milestone (the paper: epochs 60 and 80 of 100)."""
     milestones = [round(m * probe.epochs) for m in probe.milestones]

@@ -1,0 +1,53 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from train import experiment
+
+
+def _result(step, final, best):
+    return {"step": step, "final_test_accuracy": final, "best_test_accuracy": best}
+
+
+def test_aggregate_mean_and_sample_std():
+    results = [_result(13, 0.40, 0.45), _result(13, 0.44, 0.47), _result(13, 0.42, 0.52),
+               _result(26, 0.50, 0.55), _result(26, 0.52, 0.56), _result(26, 0.54, 0.60)]
+    agg = experiment.aggregate(results)
+    assert sorted(agg) == [13, 26]
+    assert agg[13]["final"]["mean"] == pytest.approx(0.42)
+    assert agg[13]["final"]["std"] == pytest.approx(np.std([0.40, 0.44, 0.42], ddof=1))
+    assert agg[26]["best"]["mean"] == pytest.approx(np.mean([0.55, 0.56, 0.60]))
+    assert agg[26]["best"]["n"] == 3
+
+
+def test_aggregate_drops_steps_missing_a_seed():
+    agg = experiment.aggregate([_result(13, 0.4, 0.4), _result(13, 0.5, 0.5), _result(26, 0.6, 0.6)])
+    assert list(agg) == [13]
+
+
+def test_single_seed_has_zero_std():
+    assert experiment.mean_std([0.3]) == {"mean": 0.3, "std": 0.0, "n": 1}
+
+
+def test_report_writes_table_and_plot(tmp_path):
+    spec = experiment.SPECS["fig5"]
+    for variant, base in zip(spec.variants, (0.46, 0.45, 0.43)):
+        for seed in (0, 1):
+            folder = tmp_path / "runs" / variant.name / f"seed-{seed}" / "probe" / "cached"
+            os.makedirs(folder)
+            for step in (13, 176):
+                with open(folder / f"step-{step:05d}.json", "w") as f:
+                    json.dump(_result(step, base + 0.01 * seed, base + 0.02), f)
+    table = experiment.report("fig5", str(tmp_path), [0, 1], "cached")
+    assert "| quantum | 176 | 46.50 ± 0.71 (n=2) | 48.00 ± 0.00 (n=2) | 46.51 ± 1.37 |" in table
+    assert (tmp_path / "fig5.png").stat().st_size > 1000
+    assert (tmp_path / "fig5.md").read_text() == table
+
+
+def test_every_spec_names_existing_presets():
+    from train.presets import PRESETS
+    for spec in experiment.SPECS.values():
+        for v in spec.variants:
+            assert v.preset in PRESETS

@@ -1,0 +1,113 @@
+"""Figures in the style of the paper (Jaderberg et al. 2021/22): accuracy curves
+with mean ± std bands (Figs. 5, 7, 8, 10), loss and Hilbert–Schmidt panels (Fig. 4)
+and confusion matrices (Fig. 6)."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_accuracy_curves(
+    curves: Mapping[str, Mapping[int, dict]],
+    path: str,
+    title: str,
+    key: str = "final",
+    paper: Mapping[str, tuple[float, float]] | None = None,
+) -> None:
+    """Probe accuracy against pretraining step, one mean ± std band per variant.
+
+    Args:
+        curves: ``{variant: {step: {"final": {"mean", "std", "n"}, "best": ...}}}``.
+        path: PNG path.
+        title: figure title.
+        key: ``"final"`` or ``"best"`` (epoch selected on the test set).
+        paper: the paper's end-of-training ``(mean, std)`` in %, drawn as error bars.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, (variant, by_step) in enumerate(curves.items()):
+        steps = sorted(by_step)
+        mean = np.array([100 * by_step[s][key]["mean"] for s in steps])
+        std = np.array([100 * by_step[s][key]["std"] for s in steps])
+        color = f"C{i}"
+        ax.plot(steps, mean, color=color, label=variant)
+        ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2)
+        if paper and variant in paper and steps:
+            m, s = paper[variant]
+            ax.errorbar([steps[-1]], [m], yerr=[s], fmt="x", color=color, capsize=3)
+    ax.set_xlabel("pretraining batches")
+    ax.set_ylabel(f"linear-probe test accuracy (%), {key} epoch")
+    ax.set_title(title + ("\n(x: paper, end of training)" if paper else ""))
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_width_ablation(
+    rows: Mapping[str, Mapping[int, dict]], path: str, title: str, key: str = "final"
+) -> None:
+    """Final-checkpoint accuracy against width W for each model family (Figs. 7, 8)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for family, by_width in rows.items():
+        widths = sorted(by_width)
+        mean = [100 * by_width[w][key]["mean"] for w in widths]
+        std = [100 * by_width[w][key]["std"] for w in widths]
+        ax.errorbar(widths, mean, yerr=std, marker="o", capsize=3, label=family)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("width W")
+    ax.set_ylabel(f"linear-probe test accuracy (%), {key} epoch")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_training_panels(
+    panels: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
+    path: str,
+    title: str,
+) -> None:
+    """One panel per quantity: ``{name: (steps, mean, std)}`` (Fig. 4)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
+    for ax, (name, (steps, mean, std)) in zip(axes[0], panels.items()):
+        mean, std = np.asarray(mean), np.asarray(std)
+        ax.plot(steps, mean)
+        ax.fill_between(steps, mean - std, mean + std, alpha=0.25)
+        ax.set_title(name)
+        ax.set_xlabel("batches")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray, class_names: Sequence[str], path: str, title: str
+) -> None:
+    """Row-normalised confusion matrix with counts (Fig. 6 style)."""
+    matrix = np.asarray(matrix)
+    fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, f"{count}\n{100 * fractions[i, j]:.0f}%", ha="center", va="center",
+                fontsize=7, color="white" if fractions[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
