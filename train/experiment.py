@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="TFDS data directory")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="override every run's config")
+    parser.add_argument("--variants", nargs="+", help="run only these variants of the spec")
     parser.add_argument("--report-only", action="store_true", help="aggregate what exists")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
@@ -239,7 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.seeds))
     os.makedirs(args.out, exist_ok=True)
     if not args.report_only:
-        jobs = [(v, s) for s in seeds for v in SPECS[args.spec].variants]
+        names = [v.name for v in SPECS[args.spec].variants]
+        unknown = sorted(set(args.variants or []) - set(names))
+        if unknown:
+            parser.error(f"--variants {unknown} are not in {args.spec}; choose from {names}.")
+        jobs = [(v, s) for s in seeds for v in SPECS[args.spec].variants
+                if not args.variants or v.name in args.variants]
         start = time.perf_counter()
         with ThreadPoolExecutor(args.jobs) as pool:
             futures = [pool.submit(execute, args.out, v, s, args.overrides, args.protocol,
