@@ -32,7 +32,11 @@ class AngleEncoding(tf_keras.layers.Layer):
         return tf.sigmoid(inputs) * math.pi
 
 
-def build_encoder(config: ModelConfig, image_shape: tuple[int, int, int] = (32, 32, 3)) -> tf_keras.Model:
+def build_encoder(
+    config: ModelConfig,
+    image_shape: tuple[int, int, int] = (32, 32, 3),
+    synchronized_bn: bool = False,
+) -> tf_keras.Model:
     """The frozen-able encoder: images → representation y.
 
     Layers named ``backbone``, ``compression``, ``angles`` and
@@ -43,7 +47,8 @@ def build_encoder(config: ModelConfig, image_shape: tuple[int, int, int] = (32, 
         - Input: ``(batch, 32, 32, 3)`` normalised images; output ``(batch, W)``.
     """
     images = tf_keras.Input(shape=image_shape, name="images")
-    features = resnet(config.resnet_depth, config.stem, image_shape, name="backbone")(images)
+    features = resnet(config.resnet_depth, config.stem, image_shape, name="backbone",
+                      synchronized_bn=synchronized_bn)(images)
     compressed = tf_keras.layers.Dense(config.width, name="compression")(features)
     angles = AngleEncoding(name="angles")(compressed)
     representation = representation_network(
@@ -53,12 +58,12 @@ def build_encoder(config: ModelConfig, image_shape: tuple[int, int, int] = (32, 
     return tf_keras.Model(images, y, name="encoder")
 
 
-def projection_head(width: int) -> tf_keras.Sequential:
+def projection_head(width: int, synchronized_bn: bool = False) -> tf_keras.Sequential:
     """Dense(W, no bias) → BatchNorm → ReLU → Dense(W) → L2 normalisation = z."""
     return tf_keras.Sequential(
         [
             tf_keras.layers.Dense(width, use_bias=False, name="proj_dense_1"),
-            tf_keras.layers.BatchNormalization(name="proj_bn"),
+            tf_keras.layers.BatchNormalization(synchronized=synchronized_bn, name="proj_bn"),
             tf_keras.layers.ReLU(name="proj_relu"),
             tf_keras.layers.Dense(width, name="proj_dense_2"),
             tf_keras.layers.UnitNormalization(axis=-1, name="proj_l2"),
@@ -94,6 +99,8 @@ class SimCLR(tf_keras.Model):
         self.encoder = encoder
         self.head = head
         self.temperature = float(temperature)
+        # Every replica computes the same global loss: report replica 0's, not the sum.
+        self.distribute_reduction_method = "first"
         self.loss_tracker = tf_keras.metrics.Mean(name="loss")
         self.accuracy_tracker = tf_keras.metrics.Mean(name="contrastive_accuracy")
 
@@ -110,7 +117,14 @@ class SimCLR(tf_keras.Model):
         (view1, view2), _ = data
         batch = tf.shape(view1)[0]
         z = self(tf.concat([view1, view2], axis=0), training=training)
-        loss, logits, labels = nt_xent(z[:batch], z[batch:], self.temperature)
+        z1, z2 = z[:batch], z[batch:]
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            # Negatives come from the global batch, as on one device: every replica
+            # computes the same global loss (see train_step for its gradient).
+            z1 = context.all_gather(z1, axis=0)
+            z2 = context.all_gather(z2, axis=0)
+        loss, logits, labels = nt_xent(z1, z2, self.temperature)
         predicted = tf.argmax(logits, axis=-1, output_type=labels.dtype)
         accuracy = tf.reduce_mean(tf.cast(tf.equal(predicted, labels), tf.float32))
         return loss, accuracy
@@ -125,9 +139,15 @@ class SimCLR(tf_keras.Model):
         return logs
 
     def train_step(self, data: Any) -> dict[str, tf.Tensor]:
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
             loss, accuracy = self._contrastive(data, training=True)
             total = loss + tf.add_n(self.losses) if self.losses else loss
+            # Each replica's copy of the global loss back-propagates through all_gather
+            # into every replica, and Keras sums gradients over replicas: divide by R so
+            # the update equals one device's update on the global batch (checked in
+            # tests/test_distribute.py).
+            total = total / replicas if replicas > 1 else total
         grads = tape.gradient(total, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         return self._logs(loss, accuracy)
@@ -136,10 +156,17 @@ class SimCLR(tf_keras.Model):
         return self._logs(*self._contrastive(data, training=False))
 
 
-def build_simclr(config: ModelConfig, temperature: float = 0.07) -> SimCLR:
-    """Encoder + optional projection head, built and ready to ``compile``."""
-    encoder = build_encoder(config)
-    head = projection_head(config.width) if config.projection_head else None
+def build_simclr(config: ModelConfig, temperature: float = 0.07, synchronized_bn: bool = False) -> SimCLR:
+    """Encoder + optional projection head, built and ready to ``compile``.
+
+    Args:
+        config: model settings.
+        temperature: NT-Xent τ.
+        synchronized_bn: global-batch BatchNorm across ``tf.distribute`` replicas
+            (build inside ``strategy.scope()``); checkpoints are interchangeable.
+    """
+    encoder = build_encoder(config, synchronized_bn=synchronized_bn)
+    head = projection_head(config.width, synchronized_bn) if config.projection_head else None
     model = SimCLR(encoder, head, temperature=temperature, name="simclr")
     model(tf.zeros((2, 32, 32, 3)))  # create all weights so checkpoints restore eagerly
     return model

@@ -135,7 +135,7 @@ def execute(exp_dir: str, variant: Variant, seed: int, overrides: Sequence[str],
     data = ["--data-dir", data_dir] if data_dir else []
     python = sys.executable
     _run([python, "-m", "train.pretrain", "--config", os.path.join(folder, CONFIG_FILE),
-          "--out", folder, *data], log)
+          "--out", folder, "--verbose", "2", *data], log)
     _run([python, "-m", "train.probe", "--run", folder, "--protocol", protocol,
           "--epochs", str(probe_epochs), *data], log)
     return folder

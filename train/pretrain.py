@@ -107,6 +107,7 @@ def pretrain(
     *,
     dataset: tf.data.Dataset | None = None,
     callbacks: list[tf_keras.callbacks.Callback] | None = None,
+    strategy: tf.distribute.Strategy | None = None,
     verbose: int | str = "auto",
 ) -> dict[str, Any]:
     """Pretrain (or resume) one run.
@@ -116,6 +117,9 @@ def pretrain(
         run_dir: the run folder (created; reused to resume).
         dataset: ``((view1, view2), label)`` batches; default: CIFAR-10 per ``config``.
         callbacks: extra Keras callbacks, run after the run's own.
+        strategy: a ``tf.distribute`` strategy (e.g. ``MirroredStrategy`` over GPUs);
+            the batch size stays global, NT-Xent negatives and BatchNorm span all
+            replicas, so a step matches one device's step on the same batch.
         verbose: Keras ``fit`` verbosity.
 
     Returns:
@@ -128,12 +132,15 @@ def pretrain(
 
     tf_keras.utils.set_random_seed(config.train.seed)
     dataset = training_data(config) if dataset is None else dataset
-    model = build_simclr(config.model, temperature=config.train.temperature)
-    model.compile(
-        optimizer=tf_keras.optimizers.Adam(
-            learning_rate=config.train.learning_rate, weight_decay=config.train.weight_decay
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_simclr(config.model, temperature=config.train.temperature,
+                             synchronized_bn=strategy.num_replicas_in_sync > 1)
+        model.compile(
+            optimizer=tf_keras.optimizers.Adam(
+                learning_rate=config.train.learning_rate, weight_decay=config.train.weight_decay
+            )
         )
-    )
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
     every = config.train.save_every
     run_callbacks: list[tf_keras.callbacks.Callback] = [
@@ -188,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="a saved config.json to rerun")
     parser.add_argument("--out", required=True, help="run folder (rerun to resume)")
     parser.add_argument("--data-dir", help="TFDS data directory (default: $TFDS_DATA_DIR or TFDS' own)")
+    parser.add_argument("--strategy", choices=("default", "mirrored"), default="default",
+                        help="mirrored: tf.distribute.MirroredStrategy over all visible GPUs")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="Keras progress: 1 bar, 2 one line per epoch (for logs), 0 none")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="override a config value (repeatable)")
     args = parser.parse_args(argv)
@@ -195,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         config = resolve_config(args.preset, args.config, args.data_dir, args.overrides)
     except ValueError as err:
         parser.error(str(err))
-    result = pretrain(config, args.out)
+    strategy = tf.distribute.MirroredStrategy() if args.strategy == "mirrored" else None
+    result = pretrain(config, args.out, strategy=strategy, verbose=args.verbose)
     print(json.dumps(result, indent=2))
     print(f"run folder: {os.path.abspath(args.out)}")
     return 0
