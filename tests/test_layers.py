@@ -232,3 +232,53 @@ def test_bad_arguments_name_the_argument(kwargs, match):
 def test_wrong_input_width_is_a_clear_error():
     with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 4\)"):
         QuantumRepresentation(4, 1)(tf.zeros((2, 3)))
+
+
+def _density_matrix_expectations(layer, angles, noise):
+    """⟨Z_k⟩ of the depolarised circuit by Cirq's density-matrix simulator (reference)."""
+    values = {**dict(zip(layer.input_symbols, angles)), **layer.symbol_values()}
+    circuit = cirq.resolve_parameters(layer.executed_circuit, values)
+    rho = cirq.DensityMatrixSimulator(dtype=np.complex128).simulate(
+        circuit, qubit_order=layer.qubits).final_density_matrix
+    return [cirq.Z(q).expectation_from_density_matrix(
+        rho, {q: i for i, q in enumerate(layer.qubits)}).real for q in layer.qubits]
+
+
+def test_noisy_layer_matches_density_matrix_and_has_gradients():
+    layer = QuantumRepresentation(2, 1, differentiator="parameter_shift", noise=0.05,
+                                  noise_trajectories=4000)
+    angles = np.array([[0.4, 2.0]], np.float32)
+    layer.build((None, 2))
+    expected = _density_matrix_expectations(layer, angles[0], 0.05)
+    exact = layer.statevectors(angles)  # noise-free states are still available
+    assert exact.shape == (1, 4)
+    out, gx, gw = layer_gradients(layer, angles, np.ones((1, 2)))
+    np.testing.assert_allclose(out[0], expected, atol=0.05)
+    noiseless = QuantumRepresentation(2, 1, differentiator="parameter_shift")
+    noiseless.build((None, 2))
+    noiseless.ansatz_weights.assign(layer.ansatz_weights)
+    # depolarising noise contracts the Bloch vector
+    assert np.all(np.abs(expected) < np.abs(noiseless(angles).numpy()[0]) + 1e-6)
+    # parameter shift stays exact in expectation under depolarising noise
+    weights = layer.ansatz_weights.numpy().astype(np.float64)
+    ref_gw = []
+    for i in range(len(weights)):
+        shifted = []
+        for sign in (1, -1):
+            w = weights.copy()
+            w[i] += sign * 1e-4
+            layer.ansatz_weights.assign(w)
+            shifted.append(sum(_density_matrix_expectations(layer, angles[0], 0.05)))
+        ref_gw.append((shifted[0] - shifted[1]) / 2e-4)
+    layer.ansatz_weights.assign(weights)
+    np.testing.assert_allclose(gw, ref_gw, atol=0.08)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(noise=1.5, differentiator="parameter_shift"), "noise"),
+    (dict(noise=0.01), "parameter_shift"),
+    (dict(noise=0.01, differentiator="parameter_shift", noise_trajectories=0), "noise_trajectories"),
+])
+def test_bad_noise_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        QuantumRepresentation(2, 1, **kwargs)

@@ -49,6 +49,8 @@ class ModelConfig:
         differentiator: ``"adjoint"`` or ``"parameter_shift"`` (quantum only).
         shots: ``None`` for exact expectations, else shots per circuit.
         backend: ``"tfq"`` or ``"statevector"`` (quantum only).
+        noise: depolarising probability per qubit and moment, simulated by TFQ's
+            noisy backend (quantum only; needs ``differentiator="parameter_shift"``).
         resnet_depth: 18 (or 34).
         stem: ``"imagenet"`` (paper's code) or ``"cifar"``.
         projection_head: use the projection head after y.
@@ -61,6 +63,7 @@ class ModelConfig:
     differentiator: str = "adjoint"
     shots: int | None = None
     backend: str = "tfq"
+    noise: float = 0.0
     resnet_depth: int = 18
     stem: str = "imagenet"
     projection_head: bool = True
@@ -69,8 +72,11 @@ class ModelConfig:
         """Options of the quantum representation network (empty for other kinds)."""
         if self.representation != "quantum":
             return {}
-        return dict(ansatz=self.ansatz, differentiator=self.differentiator,
-                    shots=self.shots, backend=self.backend)
+        options = dict(ansatz=self.ansatz, differentiator=self.differentiator,
+                       shots=self.shots, backend=self.backend)
+        if self.noise:
+            options["noise"] = self.noise
+        return options
 
 
 @dataclass(frozen=True)

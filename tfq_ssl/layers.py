@@ -54,6 +54,13 @@ class QuantumRepresentation(tf_keras.layers.Layer):
             ``"statevector"`` (a batched TensorFlow statevector simulator of the
             same Cirq circuit that runs on GPU and differentiates by autodiff;
             ``differentiator`` does not apply to it, and it has no shot mode).
+        noise: depolarising probability applied to every qubit after every moment
+            (``cirq.Circuit.with_noise``), simulated by TFQ's noisy backend with
+            Monte-Carlo trajectories; needs ``differentiator="parameter_shift"``.
+            Use it to prepare a model for the hardware it will run on (e.g. the
+            device's mean gate error).
+        noise_trajectories: trajectories per circuit for exact (``shots=None``) noisy
+            expectations.
         **kwargs: passed to ``tf_keras.layers.Layer``.
 
     Shape:
@@ -69,6 +76,8 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         differentiator: str = "adjoint",
         shots: int | None = None,
         backend: str = "tfq",
+        noise: float = 0.0,
+        noise_trajectories: int = 200,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -93,6 +102,16 @@ class QuantumRepresentation(tf_keras.layers.Layer):
                 "differentiator='adjoint' is exact-only and cannot run with shots="
                 f"{shots}; use differentiator='parameter_shift' for sampled runs."
             )
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
+            raise ValueError(f"noise must be a probability in [0, 1), got {noise!r}.")
+        if noise and (differentiator != "parameter_shift" or backend != "tfq"):
+            raise ValueError(
+                f"noise={noise} runs on TFQ's noisy backend, which supports only "
+                "differentiator='parameter_shift' with backend='tfq'."
+            )
+        if isinstance(noise_trajectories, bool) or not isinstance(noise_trajectories, int) \
+                or noise_trajectories < 1:
+            raise ValueError(f"noise_trajectories must be an integer >= 1, got {noise_trajectories!r}.")
         if shots is not None and backend != "tfq":
             raise ValueError(
                 f"backend={backend!r} has no shot mode (shots={shots}); use backend='tfq'."
@@ -104,6 +123,8 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         self.differentiator = differentiator
         self.shots = shots
         self.backend = backend
+        self.noise = float(noise)
+        self.noise_trajectories = noise_trajectories
 
         circuit, self.qubits, self.input_symbols, self.weight_symbols = (
             circuits_lib.representation_circuit(width, layers, ansatz)
@@ -112,11 +133,14 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         # Parameter shift is exact only for gates with a two-eigenvalue generator.
         if differentiator == "parameter_shift" or shots is not None:
             circuit = circuits_lib.decompose_controlled_rotations(circuit)
+        if self.noise:
+            circuit = circuit.with_noise(cirq.depolarize(self.noise))
         self.executed_circuit = circuit
         self._symbol_names = tf.constant(
             [str(s) for s in self.input_symbols + self.weight_symbols]
         )
         self._program = tfq.convert_to_tensor([circuit])
+        self._pure_program = tfq.convert_to_tensor([self.circuit])
         self._operators = tfq.convert_to_tensor(
             [circuits_lib.readout_operators(self.qubits)]
         )
@@ -125,6 +149,11 @@ class QuantumRepresentation(tf_keras.layers.Layer):
 
             self._simulator = StatevectorSimulator(
                 circuit, self.qubits, self.input_symbols, self.weight_symbols
+            )
+        elif self.noise:
+            noisy_op = tfq.noise.expectation if shots is None else tfq.noise.sampled_expectation
+            self._op = _tfq_differentiator(differentiator).generate_differentiable_op(
+                sampled_op=noisy_op
             )
         elif shots is None:
             self._op = _tfq_differentiator(differentiator).generate_differentiable_op(
@@ -174,17 +203,19 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         programs = tf.tile(self._program, [batch])
         operators = tf.tile(self._operators, [batch, 1])
         values = self._values(inputs)
-        if self.shots is None:
+        if self.shots is None and not self.noise:
             out = self._op(programs, self._symbol_names, values, operators)
         else:
-            repetitions = tf.fill(tf.shape(operators), self.shots)
+            samples = self.shots if self.shots is not None else self.noise_trajectories
+            repetitions = tf.fill(tf.shape(operators), samples)
             out = self._op(programs, self._symbol_names, values, operators, repetitions)
         return tf.ensure_shape(out, [None, self.width])
 
     def statevectors(self, inputs: tf.Tensor) -> tf.Tensor:
         """Exact output states of the circuit for a batch of angles (no gradient).
 
-        Used for the Hilbert–Schmidt metrics (paper eqs. 3–4).
+        Used for the Hilbert–Schmidt metrics (paper eqs. 3–4). Noise-free even
+        for a noisy layer: the metrics are defined on pure states.
 
         Shape:
             - inputs: ``(batch, width)``; returns ``(batch, 2**width)`` complex64,
@@ -197,7 +228,7 @@ class QuantumRepresentation(tf_keras.layers.Layer):
             return tf.stop_gradient(self._simulator.state(inputs, self.ansatz_weights))
         batch = tf.shape(inputs)[0]
         states = tfq.get_state_op()(
-            tf.tile(self._program, [batch]), self._symbol_names, self._values(inputs)
+            tf.tile(self._pure_program, [batch]), self._symbol_names, self._values(inputs)
         )
         return tf.stop_gradient(states.to_tensor())
 
@@ -213,6 +244,8 @@ class QuantumRepresentation(tf_keras.layers.Layer):
             differentiator=self.differentiator,
             shots=self.shots,
             backend=self.backend,
+            noise=self.noise,
+            noise_trajectories=self.noise_trajectories,
         )
         return config
 
