@@ -76,6 +76,25 @@ def raw_controlled_pqc(width: int, layers: int, ansatz: str):
     return forward, [w]
 
 
+def raw_biased_parameter_shift(width: int, layers: int, ansatz: str):
+    """TFQ's own ParameterShift on the undecomposed circuit: what the paper's code did
+    (biased for CRX); the reference for the exact parameter shift's cost."""
+    circuit, qubits, inputs, weights = circuits.representation_circuit(width, layers, ansatz)
+    op = tfq.differentiators.ParameterShift().generate_differentiable_op(
+        analytic_op=tfq.get_expectation_op())
+    program = tfq.convert_to_tensor([circuit])
+    names = tf.constant([str(s) for s in inputs + weights])
+    readout = tfq.convert_to_tensor([circuits.readout_operators(qubits)])
+    w = tf.Variable(tf.random.normal((len(weights),)))
+
+    def forward(x):
+        batch = tf.shape(x)[0]
+        values = tf.concat([x, tf.tile(w[tf.newaxis], [batch, 1])], axis=1)
+        return op(tf.tile(program, [batch]), names, values, tf.tile(readout, [batch, 1]))
+
+    return forward, [w]
+
+
 def run(widths: list[int], batch: int, layers: int, ansatz: str, modes: list[str], repeats: int) -> list[dict]:
     rows = []
     for width in widths:
@@ -83,6 +102,10 @@ def run(widths: list[int], batch: int, layers: int, ansatz: str, modes: list[str
         forward, variables = raw_controlled_pqc(width, layers, ansatz)
         base_f, base_fb = (_median_ms(t, repeats) for t in _timers(forward, variables, x))
         rows.append(dict(width=width, mode="raw ControlledPQC (adjoint)", fwd=base_f, fwd_bwd=base_fb, ratio=1.0))
+        if "parameter_shift" in modes:
+            forward, variables = raw_biased_parameter_shift(width, layers, ansatz)
+            f, fb = (_median_ms(t, max(1, repeats // 4)) for t in _timers(forward, variables, x))
+            rows.append(dict(width=width, mode="raw TFQ ParameterShift (biased)", fwd=f, fwd_bwd=fb, ratio=fb / base_fb))
         for mode in modes:
             layer = QuantumRepresentation(width, layers, ansatz=ansatz, **MODES[mode])
             layer.build((None, width))

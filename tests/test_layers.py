@@ -62,16 +62,19 @@ def reference(layer, angles, cotangent):
 
 CASES = [
     (diff, ansatz, width, 2 if ansatz == "ring" else 3)
-    for diff in ("adjoint", "parameter_shift")
+    for diff in ("adjoint", "parameter_shift", "statevector")
     for ansatz in circuits.ANSATZE
     for width in (2, 4)
-] + [("adjoint", "ring", 8, 2), ("parameter_shift", "ring", 8, 2)]
+] + [("adjoint", "ring", 8, 2), ("parameter_shift", "ring", 8, 2), ("statevector", "ring", 8, 2)]
 
 
 @pytest.mark.parametrize("differentiator,ansatz,width,layers", CASES)
 def test_gradients_match_finite_differences(differentiator, ansatz, width, layers):
+    """"statevector" is the TensorFlow statevector backend, differentiated by autodiff."""
     rng = np.random.default_rng(width)
-    layer = QuantumRepresentation(width, layers, ansatz=ansatz, differentiator=differentiator)
+    options = (dict(backend="statevector") if differentiator == "statevector"
+               else dict(differentiator=differentiator))
+    layer = QuantumRepresentation(width, layers, ansatz=ansatz, **options)
     batch = 2
     angles = rng.uniform(0, np.pi, (batch, width))
     layer.build((None, width))
@@ -161,8 +164,9 @@ def test_resolved_circuit_matches_layer():
     np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
-def test_statevectors_match_cirq():
-    layer = QuantumRepresentation(3, 1, differentiator="parameter_shift")
+@pytest.mark.parametrize("options", [dict(differentiator="parameter_shift"), dict(backend="statevector")])
+def test_statevectors_match_cirq(options):
+    layer = QuantumRepresentation(3, 1, **options)
     angles = np.array([[0.3, 0.2, 2.0], [1.0, 0.5, 0.1]], np.float32)
     states = layer.statevectors(angles).numpy()
     for row, state in zip(angles, states):

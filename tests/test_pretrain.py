@@ -24,6 +24,8 @@ def test_three_step_fit_writes_a_complete_run(tmp_path, representation):
     result = pretrain_lib.pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
     assert result["done"] and result["steps"] == 3
     assert result["checkpoints"] == [2, 3]
+    with open(tmp_path / "state.json") as f:
+        assert json.load(f)["steps"] == 3
     assert config_lib.load_json(str(tmp_path / "config.json")) == config
     rows = _rows(tmp_path / "metrics.csv")
     assert [int(r["step"]) for r in rows] == [1, 2, 3]
@@ -116,10 +118,3 @@ def test_cli_rejects_missing_preset(capsys):
     with pytest.raises(SystemExit):
         pretrain_lib.main(["--out", "x"])
     assert "--preset" in capsys.readouterr().err
-
-
-def test_state_file_is_json(tmp_path):
-    config = tiny_config("classical", steps=2)
-    pretrain_lib.pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
-    with open(tmp_path / "state.json") as f:
-        assert json.load(f)["steps"] == 2
