@@ -1,0 +1,119 @@
+"""Backends a converted circuit can run on: exact, fake (noisy, local) or IBM hardware.
+
+``get_backend(name)`` understands three kinds of name:
+
+* ``"statevector"`` — exact expectations from ``qiskit.quantum_info.Statevector``,
+  no shots and no noise;
+* ``"fake_<device>"`` — a snapshot of an IBM device from
+  ``qiskit_ibm_runtime.fake_provider`` (``"fake_paris"`` → ``FakeParisV2``), run
+  locally on qiskit-aer with the snapshot's noise model;
+* ``"ibm_<device>"`` / ``"ibmq_<device>"`` — a real device through
+  ``QiskitRuntimeService``, from a saved account or explicit credentials.
+
+This module reads no environment variables and never prints or stores a token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from qiskit.providers import BackendV2
+from qiskit.providers.exceptions import QiskitBackendNotFoundError
+from qiskit_ibm_runtime import QiskitRuntimeService, fake_provider
+from qiskit_ibm_runtime.accounts.exceptions import AccountNotFoundError
+from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
+
+STATEVECTOR = "statevector"
+REAL_PREFIXES = ("ibm_", "ibmq_")
+
+
+@dataclass(frozen=True)
+class StatevectorBackend:
+    """Marker for exact, shot-free simulation (no coupling map, no noise)."""
+
+    name: str = STATEVECTOR
+
+
+Backend = BackendV2 | StatevectorBackend
+
+
+@lru_cache(maxsize=1)
+def fake_backend_classes() -> dict[str, type[FakeBackendV2]]:
+    """``{"fake_paris": FakeParisV2, ...}`` for every V2 fake backend Qiskit ships."""
+    found = {}
+    for attr in dir(fake_provider):
+        cls = getattr(fake_provider, attr)
+        if isinstance(cls, type) and issubclass(cls, FakeBackendV2) and cls is not FakeBackendV2:
+            found["fake_" + attr.removeprefix("Fake").removesuffix("V2").lower()] = cls
+    return dict(sorted(found.items()))
+
+
+def _options_text() -> str:
+    return (
+        f"'{STATEVECTOR}', a fake backend ({', '.join(fake_backend_classes())}), "
+        f"or a real IBM backend name starting with {' or '.join(map(repr, REAL_PREFIXES))}"
+    )
+
+
+def is_statevector(backend: Backend) -> bool:
+    """Whether ``backend`` is the exact statevector marker."""
+    return isinstance(backend, StatevectorBackend)
+
+
+def get_backend(
+    name: str,
+    *,
+    token: str | None = None,
+    instance: str | None = None,
+    channel: str | None = None,
+) -> Backend:
+    """The backend called ``name``.
+
+    Args:
+        name: ``"statevector"``, ``"fake_<device>"`` (e.g. ``"fake_paris"``) or a real
+            IBM backend name (e.g. ``"ibm_brisbane"``).
+        token: IBM Quantum API key; ``None`` uses the account saved with
+            ``QiskitRuntimeService.save_account``. Only passed on to the service.
+        instance: IBM Cloud instance (CRN or name); ``None`` uses the saved default.
+        channel: runtime channel, e.g. ``"ibm_quantum_platform"``; ``None`` uses the
+            saved default.
+
+    Returns:
+        A :class:`StatevectorBackend` or a ``BackendV2``.
+
+    Raises:
+        ValueError: the name is unknown, or the service has no such backend.
+        RuntimeError: a real backend was asked for but no IBM Quantum account is
+            available.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"backend name must be a non-empty string, got {name!r}.")
+    key = name.strip().lower()
+    if key == STATEVECTOR:
+        return StatevectorBackend()
+    if key.startswith("fake_"):
+        cls = fake_backend_classes().get(key)
+        if cls is None:
+            raise ValueError(f"unknown fake backend {name!r}; available: {_options_text()}.")
+        return cls()
+    if not key.startswith(REAL_PREFIXES):
+        raise ValueError(f"unknown backend {name!r}; expected {_options_text()}.")
+    try:
+        service = QiskitRuntimeService(channel=channel, token=token, instance=instance)
+    except AccountNotFoundError:
+        # Deliberately not chained: the service's message is enough and never holds a token.
+        raise RuntimeError(
+            f"backend {name!r} needs an IBM Quantum account, and none was found. Save one "
+            "once with QiskitRuntimeService.save_account(token=..., instance=..., "
+            "set_as_default=True), or pass the token explicitly (the command line reads it "
+            "from QISKIT_IBM_TOKEN)."
+        ) from None
+    try:
+        return service.backend(name)
+    except QiskitBackendNotFoundError:
+        available = sorted(b.name for b in service.backends())
+        raise ValueError(
+            f"IBM Quantum has no backend {name!r} for this account; available: {available}. "
+            f"Local options: {_options_text()}."
+        ) from None

@@ -1,0 +1,180 @@
+"""Array-level device evaluation of the representation network, with resume.
+
+Paper: Jaderberg et al. (2021/22), Sec. 4.4: the trained representation network is
+run image by image on hardware (each image's circuit recompiled), and the ⟨Z_k⟩
+vectors feed the trained linear probe. Hardware time is precious and jobs fail, so
+every image's result is appended to a JSONL file the moment its job returns, and a
+rerun skips what is already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Iterator
+
+import numpy as np
+
+from convert import execute
+from convert.backends import Backend, is_statevector
+from convert.compile import compile_for_device
+from convert.qiskit_circuits import representation_qiskit_circuit
+
+
+# Angles come from a network's forward pass, which may differ in the last float32 bits
+# between runs; anything beyond this is a different input.
+ANGLE_TOLERANCE = 1e-5
+
+
+def _fingerprint(weights: np.ndarray) -> str:
+    """Hash of the ansatz weights, so a resumed file cannot mix different models."""
+    return hashlib.sha256(np.ascontiguousarray(weights, np.float64).tobytes()).hexdigest()[:16]
+
+
+def read_results(path: str) -> dict[int, dict]:
+    """Records of a results file by image index; a torn last line is dropped.
+
+    A crash can only tear the line being written (records are appended whole and
+    flushed), so an unparsable *last* line is cut off the file; any other
+    unparsable line is an error.
+    """
+    if not os.path.exists(path):
+        return {}
+    with open(path, "rb") as f:
+        raw = f.read()
+    lines = raw.split(b"\n")
+    records: dict[int, dict] = {}
+    good = 0  # bytes up to the end of the last good line
+    for n, line in enumerate(lines):
+        if not line.strip():
+            good += len(line) + 1
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if n == len(lines) - 1:
+                with open(path, "r+b") as f:
+                    f.truncate(good)
+                break
+            raise ValueError(f"{path}: line {n + 1} is not valid JSON; fix or remove it.") from None
+        records[int(record["index"])] = record
+        good += len(line) + 1
+    else:
+        if raw and not raw.endswith(b"\n"):  # whole record, newline lost: close the line
+            with open(path, "ab") as f:
+                f.write(b"\n")
+    return records
+
+
+def _append(path: str, records: Iterator[dict]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def run_representation_on_backend(
+    angles: np.ndarray,
+    weights: np.ndarray,
+    width: int,
+    layers: int,
+    ansatz: str,
+    backend: Backend,
+    shots: int,
+    recompile: bool,
+    results_path: str,
+    *,
+    batch_size: int = 25,
+    optimization_level: int = 3,
+    seed: int | None = None,
+    target_overlap: float = 0.99,
+) -> np.ndarray:
+    """⟨Z_k⟩ of the representation circuit for many images, resumable.
+
+    Each image's circuit is resolved, converted, compiled (level-3 transpilation,
+    or recompilation when it is shallower and reaches ``target_overlap``) and run in
+    batches of ``batch_size`` images per job. Every result — ⟨Z⟩ vector, gate
+    statistics, overlap — is appended to ``results_path`` (JSON lines) as soon as
+    its batch returns; images already in the file are read back, not run again.
+
+    Args:
+        angles: input angles, one row per image. Shape: ``(n, W)``.
+        weights: trained ansatz weights. Shape: ``(n_weights,)``.
+        width: number of qubits W.
+        layers: ansatz layers L.
+        ansatz: ``"ring"`` or ``"all_to_all"``.
+        backend: from :func:`convert.backends.get_backend`.
+        shots: shots per image (ignored by the statevector backend).
+        recompile: whether to try per-image recompilation.
+        results_path: JSONL file to append to and resume from.
+        batch_size: images per job.
+        optimization_level: preset level of the reference transpilation.
+        seed: transpiler, recompilation and (fake backends) simulator seed.
+        target_overlap: overlap a recompiled circuit must reach to be used.
+
+    Returns:
+        ⟨Z_k⟩ per image, in input order. Shape: ``(n, W)``.
+
+    Raises:
+        ValueError: bad shapes, or ``results_path`` holds results of other inputs or
+            settings for the same image indices.
+    """
+    angles = np.asarray(angles, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if angles.ndim != 2 or angles.shape[1] != width:
+        raise ValueError(f"angles must have shape (n, {width}), got {angles.shape}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
+    settings = {
+        "backend": backend.name,
+        "shots": None if is_statevector(backend) else shots,
+        "recompile": bool(recompile),
+        "width": width,
+        "layers": layers,
+        "ansatz": ansatz,
+        "weights_fingerprint": _fingerprint(weights),
+    }
+    done = read_results(results_path)
+    for i, record in done.items():
+        if i >= len(angles):
+            raise ValueError(
+                f"{results_path} has image {i}, but only {len(angles)} images were given."
+            )
+        mismatch = {k: (record.get(k), v) for k, v in settings.items() if record.get(k) != v}
+        stored = np.asarray(record.get("angles", np.nan), dtype=np.float64)
+        same = stored.shape == angles[i].shape and np.allclose(
+            stored, angles[i], rtol=0, atol=ANGLE_TOLERANCE
+        )
+        if not same:
+            mismatch["angles"] = (record.get("angles"), angles[i].tolist())
+        if mismatch:
+            raise ValueError(
+                f"{results_path} holds image {i} from a different run {mismatch} (stored, now); "
+                "use a new results_path or delete the file."
+            )
+    todo = [i for i in range(len(angles)) if i not in done]
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        circuits, reports = [], []
+        for i in batch:
+            logical = representation_qiskit_circuit(width, layers, ansatz, angles[i], weights)
+            circuit, report = compile_for_device(
+                logical, backend, recompile_circuit=recompile,
+                optimization_level=optimization_level, seed=seed, target_overlap=target_overlap,
+            )  # fmt: skip
+            circuits.append(circuit)
+            reports.append(report)
+        values = execute.expectation_z(
+            circuits, backend, shots, optimization_level=optimization_level, seed=seed
+        )
+        records = [
+            {"index": i, **settings, "angles": angles[i].tolist(),
+             "expectation_z": z.tolist(), **r.to_dict()}  # fmt: skip
+            for i, z, r in zip(batch, values, reports)
+        ]
+        _append(results_path, iter(records))
+        done.update({r["index"]: r for r in records})
+    values = [done[i]["expectation_z"] for i in range(len(angles))]
+    return np.array(values, dtype=np.float64).reshape(-1, width)

@@ -1,0 +1,80 @@
+"""Backend lookup: names, fake backends, IBM credentials (no network)."""
+
+import pytest
+from qiskit.providers.exceptions import QiskitBackendNotFoundError
+from qiskit_ibm_runtime.accounts.exceptions import AccountNotFoundError
+from qiskit_ibm_runtime.fake_provider import FakeParisV2
+
+import convert.backends as backends
+from convert.backends import StatevectorBackend, fake_backend_classes, get_backend
+
+SECRET = "not-a-real-token-0123456789"
+
+
+def test_statevector_and_fake_names():
+    assert isinstance(get_backend("statevector"), StatevectorBackend)
+    assert isinstance(get_backend("fake_paris"), FakeParisV2)
+    assert isinstance(get_backend("Fake_Paris"), FakeParisV2)
+    assert {"fake_paris", "fake_sherbrooke", "fake_manila"} <= set(fake_backend_classes())
+
+
+def test_unknown_backend_lists_the_options():
+    with pytest.raises(ValueError, match="unknown backend 'paris'") as info:
+        get_backend("paris")
+    message = str(info.value)
+    assert "'statevector'" in message and "fake_paris" in message and "'ibm_'" in message
+
+
+def test_unknown_fake_backend_lists_fake_backends():
+    with pytest.raises(ValueError, match="unknown fake backend 'fake_nowhere'.*fake_paris"):
+        get_backend("fake_nowhere")
+
+
+class _NoAccountService:
+    def __init__(self, **kwargs):
+        raise AccountNotFoundError(
+            "Unable to find account. Please make sure an account with the channel name "
+            "'ibm_quantum_platform' is saved."
+        )
+
+
+class _FakeService:
+    calls: list = []
+
+    def __init__(self, **kwargs):
+        _FakeService.calls.append(kwargs)
+
+    def backend(self, name):
+        if name != "ibm_test":
+            raise QiskitBackendNotFoundError("No backend matches the criteria.")
+        return FakeParisV2()
+
+    def backends(self):
+        return [FakeParisV2()]
+
+
+def test_missing_credentials_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(backends, "QiskitRuntimeService", _NoAccountService)
+    with pytest.raises(RuntimeError) as info:
+        get_backend("ibm_brisbane")
+    message = str(info.value)
+    assert "QiskitRuntimeService.save_account(" in message and "QISKIT_IBM_TOKEN" in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_credentials_are_passed_through_and_never_echoed(monkeypatch):
+    monkeypatch.setattr(backends, "QiskitRuntimeService", _FakeService)
+    _FakeService.calls.clear()
+    backend = get_backend("ibm_test", token=SECRET, instance="crn:x", channel="ibm_cloud")
+    assert isinstance(backend, FakeParisV2)
+    assert _FakeService.calls == [{"channel": "ibm_cloud", "token": SECRET, "instance": "crn:x"}]
+    with pytest.raises(ValueError, match="no backend 'ibm_nowhere'.*fake_paris") as info:
+        get_backend("ibm_nowhere", token=SECRET)
+    assert SECRET not in str(info.value)
+
+
+def test_saved_account_is_used_without_token(monkeypatch):
+    monkeypatch.setattr(backends, "QiskitRuntimeService", _FakeService)
+    _FakeService.calls.clear()
+    get_backend("ibm_test")
+    assert _FakeService.calls == [{"channel": None, "token": None, "instance": None}]
