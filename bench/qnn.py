@@ -27,6 +27,7 @@ MODES = {
     "parameter_shift": dict(differentiator="parameter_shift"),
     "shots100": dict(differentiator="parameter_shift", shots=100),
     "statevector": dict(backend="statevector"),
+    "statevector_shots100": dict(backend="statevector", differentiator="parameter_shift", shots=100),
 }
 
 

@@ -87,6 +87,48 @@ def test_gradients_match_finite_differences(differentiator, ansatz, width, layer
     np.testing.assert_allclose(gw, ref_gw, atol=1e-3)
 
 
+def test_shift_rules_are_exact_including_controlled_rotations():
+    """Four-term rule for controlled rotations (generator eigenvalues 0, ±1/2) and
+    two-term rule for rotations, with affine angles, against finite differences."""
+    import sympy
+
+    q0, q1 = cirq.LineQubit.range(2)
+    a = sympy.Symbol("a")
+    circuit = cirq.Circuit(
+        cirq.ry(0.7).on(q0),
+        cirq.ry(2 * a + 0.3).on(q1).controlled_by(q0),
+        cirq.rx(-a / 2).on(q1),
+    )
+    occurrences = circuits.split_symbol_occurrences(circuit, [a])
+    assert occurrences.controlled.tolist() == [True, False]
+    shifts, terms = occurrences.shift_terms()
+    assert shifts.shape == (4 + 2, 2)
+
+    def z1(c, values):
+        state = cirq.final_state_vector(cirq.resolve_parameters(c, values),
+                                        qubit_order=[q0, q1], dtype=np.complex128)
+        return float(np.sum(np.abs(state[[0, 2]]) ** 2) - np.sum(np.abs(state[[1, 3]]) ** 2))
+
+    value = 1.1
+    angles = occurrences.angles([value])
+    shift_rule = sum(
+        terms[t, 0] * z1(occurrences.circuit, dict(zip(occurrences.symbols, angles + shifts[t])))
+        for t in range(len(shifts))
+    )
+    fd = (z1(circuit, {a: value + 1e-6}) - z1(circuit, {a: value - 1e-6})) / 2e-6
+    assert abs(shift_rule - fd) < 1e-6
+    with pytest.raises(ValueError, match="decompose_controlled_rotations"):
+        occurrences.shift_terms(four_term=False)
+
+
+def test_exact_parameter_shift_runs_one_shifted_circuit_per_term():
+    """2 circuits per rotation, 4 per CRX: 112 per row at W=8, L=2 (TFQ's own
+    ParameterShift on the decomposed circuit pads to 160 of a costlier circuit)."""
+    layer = QuantumRepresentation(8, 2, differentiator="parameter_shift")
+    assert layer.executed_circuit == layer.circuit  # CRX undecomposed on TFQ
+    assert layer._op.num_shifted_circuits == 2 * 8 + 2 * 16 + 4 * 16
+
+
 def test_naive_tfq_parameter_shift_is_biased_on_crx():
     """Regression: TFQ's two-term rule on the undecomposed CRX fails the same check."""
     rng = np.random.default_rng(1)
@@ -111,9 +153,14 @@ def test_naive_tfq_parameter_shift_is_biased_on_crx():
     assert np.max(np.abs(exact_gw - ref_gw)) < 1e-3
 
 
-def test_sampled_expectations_have_binomial_statistics():
+SAMPLED_BACKENDS = ["tfq", "statevector"]
+
+
+@pytest.mark.parametrize("backend", SAMPLED_BACKENDS)
+def test_sampled_expectations_have_binomial_statistics(backend):
     shots, rows = 100, 600
-    layer = QuantumRepresentation(2, 2, differentiator="parameter_shift", shots=shots)
+    layer = QuantumRepresentation(2, 2, differentiator="parameter_shift", shots=shots,
+                                  backend=backend)
     angles = np.tile([[0.7, 2.1]], (rows, 1))
     layer.build((None, 2))
     exact = cirq_expectations(layer.circuit, layer.qubits, layer.input_symbols,
@@ -122,12 +169,17 @@ def test_sampled_expectations_have_binomial_statistics():
     sigma = np.sqrt((1 - exact**2) / shots)
     assert np.all(np.abs(samples.mean(axis=0) - exact) < 3 * sigma / np.sqrt(rows))
     np.testing.assert_allclose(samples.std(axis=0), sigma, rtol=0.15)
+    # estimates live on the N-shot grid 2·count/N − 1
+    np.testing.assert_allclose((samples + 1) * shots / 2, np.round((samples + 1) * shots / 2),
+                               atol=1e-3)
 
 
-def test_sampled_gradients_are_unbiased():
+@pytest.mark.parametrize("backend", SAMPLED_BACKENDS)
+def test_sampled_gradients_are_unbiased(backend):
     shots, rows = 100, 400
     rng = np.random.default_rng(3)
-    layer = QuantumRepresentation(2, 1, differentiator="parameter_shift", shots=shots)
+    layer = QuantumRepresentation(2, 1, differentiator="parameter_shift", shots=shots,
+                                  backend=backend)
     layer.build((None, 2))
     angles = np.tile(rng.uniform(0, np.pi, (1, 2)), (rows, 1))
     cotangent = np.tile([[1.0, -0.5]], (rows, 1))
@@ -135,6 +187,69 @@ def test_sampled_gradients_are_unbiased():
     _, ref_gx, ref_gw = reference(layer, angles[:1], cotangent[:1])
     np.testing.assert_allclose(gx.mean(axis=0), ref_gx[0], atol=0.05)
     np.testing.assert_allclose(gw / rows, ref_gw, atol=0.05)
+
+
+def test_statevector_sampled_gradient_mean_matches_exact_gradient():
+    """Sampled parameter shift on the statevector backend: per-row gradients scatter
+    with the shot noise of their 2 x (occurrences) shifted N-shot estimates, and their
+    mean over many identical rows is the exact gradient (CRX included, through its
+    decomposition), with the variance of two-term parameter shift."""
+    shots, rows, width = 100, 2000, 3
+    rng = np.random.default_rng(5)
+    layer = QuantumRepresentation(width, 2, differentiator="parameter_shift", shots=shots,
+                                  backend="statevector")
+    layer.build((None, width))
+    layer.ansatz_weights.assign(rng.uniform(-np.pi, np.pi, layer.ansatz_weights.shape))
+    angles = np.tile(rng.uniform(0, np.pi, (1, width)), (rows, 1))
+    cotangent = np.tile(rng.normal(size=(1, width)), (rows, 1))
+    _, gx, gw = layer_gradients(layer, angles, cotangent)
+    exact = QuantumRepresentation(width, 2, backend="statevector")
+    exact.build((None, width))
+    exact.ansatz_weights.assign(layer.ansatz_weights)
+    _, ref_gx, ref_gw = layer_gradients(exact, angles[:1], cotangent[:1])
+    assert np.all(gx.std(axis=0) > 0.01)  # really sampled, row by row
+    # each input symbol has one occurrence: Var = Σ_k c_k² (σ₊² + σ₋²)/4 ≤ Σ c_k²/(2N)
+    bound = np.sqrt(np.sum(cotangent[0] ** 2) / (2 * shots))
+    assert np.all(gx.std(axis=0) < 1.1 * bound)
+    np.testing.assert_allclose(gx.mean(axis=0), ref_gx[0], atol=5 * bound / np.sqrt(rows))
+    np.testing.assert_allclose(gw / rows, ref_gw, atol=0.03)
+
+
+def test_statevector_sampled_layer_draws_fresh_shots_in_tf_function():
+    layer = QuantumRepresentation(2, 1, differentiator="parameter_shift", shots=10,
+                                  backend="statevector")
+    layer.build((None, 2))
+    x = tf.constant([[0.3, 1.9]] * 64, tf.float32)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = layer(x)
+            total = tf.reduce_sum(out)
+        return out, tape.gradient(total, x)
+
+    (out_a, grad_a), (out_b, grad_b) = step(), step()
+    assert out_a.shape == (64, 2) and grad_a.shape == (64, 2)
+    assert np.any(out_a.numpy() != out_b.numpy())
+    assert np.any(grad_a.numpy() != grad_b.numpy())
+
+
+def test_statevector_sampler_chunks_and_rejects_controlled_rotations():
+    from tfq_ssl.simulate import SampledExpectationZ
+
+    circuit, qubits, xs, ws = circuits.representation_circuit(3, 1)
+    decomposed = circuits.decompose_controlled_rotations(circuit)
+    whole = SampledExpectationZ(decomposed, qubits, xs, ws, shots=10)
+    chunked = SampledExpectationZ(decomposed, qubits, xs, ws, shots=10, amplitude_budget=400)
+    # 3 RX inputs + 3 RY + 2 x 3 half-angle RX, each shifted both ways; 10 per chunk
+    assert whole.num_shifted_circuits == 2 * (3 + 3 + 6)
+    x = tf.constant(np.random.default_rng(0).uniform(0, np.pi, (5, 3)), tf.float32)
+    w = tf.constant(np.random.default_rng(1).normal(size=len(ws)), tf.float32)
+    np.testing.assert_allclose(chunked.shifted_expectations(x, w).numpy(),
+                               whole.shifted_expectations(x, w).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="decompose_controlled_rotations"):
+        SampledExpectationZ(circuit, qubits, xs, ws, shots=10)
 
 
 def test_parameter_counts_and_symbols():

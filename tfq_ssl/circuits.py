@@ -11,9 +11,12 @@ index order: weight ``i`` always means the same gate, however a tool sorts names
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Sequence
 
 import cirq
+import numpy as np
 import sympy
 
 ANSATZE = ("ring", "all_to_all")
@@ -212,3 +215,176 @@ def decompose_controlled_rotations(circuit: cirq.Circuit) -> cirq.Circuit:
                 strategy=cirq.InsertStrategy.EARLIEST,
             )
     return out
+
+
+# Four-term shift rule of a controlled rotation (generator eigenvalues 0, ±1/2):
+# f'(a) = c₊[f(a + π/2) − f(a − π/2)] − c₋[f(a + 3π/2) − f(a − 3π/2)].
+_C_PLUS = (math.sqrt(2) + 1) / (4 * math.sqrt(2))
+_C_MINUS = (math.sqrt(2) - 1) / (4 * math.sqrt(2))
+_TWO_TERM = ((math.pi / 2, 0.5), (-math.pi / 2, -0.5))
+_FOUR_TERM = (
+    (math.pi / 2, _C_PLUS),
+    (-math.pi / 2, -_C_PLUS),
+    (3 * math.pi / 2, -_C_MINUS),
+    (-3 * math.pi / 2, _C_MINUS),
+)
+_ROTATIONS = ((cirq.Rx, cirq.rx), (cirq.Ry, cirq.ry), (cirq.Rz, cirq.rz))
+_POW_ROTATIONS = ((cirq.XPowGate, cirq.rx), (cirq.YPowGate, cirq.ry), (cirq.ZPowGate, cirq.rz))
+
+
+def _rotation(gate) -> tuple[object, object] | None:
+    """``(builder, angle)`` of a rotation gate (``cirq.rx`` etc. and its angle), else None."""
+    for gate_type, builder in _ROTATIONS:
+        if isinstance(gate, gate_type):
+            return builder, gate._rads
+    for gate_type, builder in _POW_ROTATIONS:
+        if isinstance(gate, gate_type) and gate.global_shift == -0.5:
+            return builder, gate.exponent * sympy.pi
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class SymbolOccurrences:
+    """A circuit whose symbolic rotations each carry their own symbol.
+
+    Parameter-shift rules differentiate each *occurrence* of a symbol (each gate
+    whose angle depends on it) separately, as TFQ's ``ParameterShift`` does; with one
+    symbol per occurrence a shifted circuit is just a change of one symbol value.
+
+    Attributes:
+        circuit: the rewritten circuit (same unitary for matching values).
+        symbols: the occurrence symbols, one per symbolic gate, in circuit order.
+        coefficients: ``(occurrences, len(source_symbols))``: occurrence angle
+            ``j`` is ``coefficients[j] · source values + bias[j]``.
+        bias: ``(occurrences,)`` constant part of each angle.
+        controlled: ``(occurrences,)`` bool, whether the rotation is controlled
+            (generator eigenvalues {0, ±1/2}, so it needs the four-term rule).
+    """
+
+    circuit: cirq.Circuit
+    symbols: list[sympy.Symbol]
+    coefficients: np.ndarray
+    bias: np.ndarray
+    controlled: np.ndarray
+
+    def angles(self, values: np.ndarray) -> np.ndarray:
+        """Occurrence angles ``(..., occurrences)`` for source ``values`` ``(..., n)``."""
+        return np.asarray(values) @ self.coefficients.T + self.bias
+
+    def shift_terms(self, four_term: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Exact parameter-shift rule for every source symbol.
+
+        Returns:
+            ``(shifts, weights)``: ``shifts`` ``(terms, occurrences)`` holds, per
+            shifted circuit, the offset added to the occurrence angles (one nonzero
+            entry), and ``weights`` ``(terms, len(source_symbols))`` is such that
+            ∂f/∂symbol_s = Σ_t weights[t, s] · f(angles + shifts[t]). Rotations use
+            the two-term rule (±π/2, ±1/2); controlled rotations the four-term rule.
+
+        Raises:
+            ValueError: if ``four_term`` is False and a controlled rotation depends
+                on a symbol (the two-term rule is biased on it).
+        """
+        shifts, weights = [], []
+        for j in range(len(self.symbols)):
+            if not np.any(self.coefficients[j]):
+                continue
+            if self.controlled[j] and not four_term:
+                raise ValueError(
+                    f"occurrence {j} is a symbolic controlled rotation, whose generator "
+                    "has three eigenvalues: the two-term parameter-shift rule is biased "
+                    "on it. Rewrite the circuit first with "
+                    "tfq_ssl.circuits.decompose_controlled_rotations."
+                )
+            for shift, weight in _FOUR_TERM if self.controlled[j] else _TWO_TERM:
+                row = np.zeros(len(self.symbols))
+                row[j] = shift
+                shifts.append(row)
+                weights.append(weight * self.coefficients[j])
+        n = self.coefficients.shape[1]
+        return (
+            np.array(shifts).reshape(-1, len(self.symbols)),
+            np.array(weights).reshape(-1, n),
+        )
+
+
+def split_symbol_occurrences(
+    circuit: cirq.Circuit, source_symbols: Sequence[sympy.Symbol], prefix: str = "occ"
+) -> SymbolOccurrences:
+    """Give every symbolic rotation of ``circuit`` its own symbol.
+
+    Args:
+        circuit: a circuit whose symbolic gates are rotations (``cirq.rx/ry/rz``, or
+            X/Y/ZPowGate with ``global_shift=-0.5``), optionally controlled, with
+            angles affine in ``source_symbols`` (e.g. ``-theta_05/2``).
+        source_symbols: every symbol of ``circuit`` (inputs then weights, say).
+        prefix: prefix of the new symbols (must not clash with the source ones).
+
+    Returns:
+        A :class:`SymbolOccurrences`.
+
+    Raises:
+        ValueError: on another symbolic gate, a non-affine angle or an unknown symbol.
+    """
+    source_symbols = list(source_symbols)
+    index = {s: i for i, s in enumerate(source_symbols)}
+    rows, biases, controlled, symbols = [], [], [], []
+
+    def fresh(gate, op, is_controlled):
+        found = _rotation(gate) if gate is not None else None
+        if found is None:
+            raise ValueError(
+                f"operation {op!r} is symbolic but not a (controlled) single-qubit "
+                "rotation; parameter shift here handles cirq.rx / ry / rz angles only."
+            )
+        builder, angle = found
+        expr = sympy.sympify(angle)
+        unknown = expr.free_symbols - set(index)
+        if unknown:
+            raise ValueError(f"operation {op!r} uses symbols {sorted(map(str, unknown))} "
+                             "that are not in source_symbols.")
+        row = np.zeros(len(source_symbols))
+        for symbol in expr.free_symbols:
+            derivative = sympy.diff(expr, symbol)
+            if derivative.free_symbols:
+                raise ValueError(f"operation {op!r} has angle {expr}, which is not affine.")
+            row[index[symbol]] = float(derivative)
+        symbol = sympy.Symbol(f"{prefix}_{len(symbols):04d}")
+        if symbol in index:
+            raise ValueError(f"prefix {prefix!r} clashes with the symbol {symbol}.")
+        symbols.append(symbol)
+        rows.append(row)
+        biases.append(float(expr.subs({s: 0 for s in expr.free_symbols})))
+        controlled.append(is_controlled)
+        return builder(symbol)
+
+    moments = []
+    for moment in circuit:
+        ops = []
+        for op in moment:
+            if not cirq.is_parameterized(op):
+                ops.append(op)
+            elif isinstance(op, cirq.ControlledOperation):
+                sub = op.sub_operation
+                new = fresh(sub.gate, op, True).on(*sub.qubits)
+                ops.append(cirq.ControlledOperation(op.controls, new, op.control_values))
+            elif isinstance(op.gate, cirq.ControlledGate):
+                gate = op.gate
+                new = cirq.ControlledGate(
+                    fresh(gate.sub_gate, op, True),
+                    num_controls=gate.num_controls(),
+                    control_values=gate.control_values,
+                    control_qid_shape=gate.control_qid_shape,
+                )
+                ops.append(new.on(*op.qubits))
+            else:
+                ops.append(fresh(op.gate, op, False).on(*op.qubits))
+        moments.append(cirq.Moment(ops))
+    n = len(source_symbols)
+    return SymbolOccurrences(
+        cirq.Circuit(moments),
+        symbols,
+        np.array(rows).reshape(-1, n),
+        np.array(biases),
+        np.array(controlled, dtype=bool),
+    )
