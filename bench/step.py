@@ -26,6 +26,8 @@ MODES = {
     "quantum_statevector": dict(backend="statevector"),
     "quantum_parameter_shift": dict(differentiator="parameter_shift"),
     "quantum_shots100": dict(differentiator="parameter_shift", shots=100),
+    "quantum_statevector_shots100": dict(backend="statevector", differentiator="parameter_shift",
+                                         shots=100),
 }
 
 
