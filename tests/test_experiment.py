@@ -51,3 +51,15 @@ def test_every_spec_names_existing_presets():
     for spec in experiment.SPECS.values():
         for v in spec.variants:
             assert v.preset in PRESETS
+
+
+def test_width_report_groups_by_family(tmp_path):
+    spec = experiment.SPECS["fig8"]
+    for variant in spec.variants:
+        folder = tmp_path / "runs" / variant.name / "seed-0" / "probe" / "cached"
+        os.makedirs(folder)
+        with open(folder / "step-00176.json", "w") as f:
+            json.dump(_result(176, 0.3 + 0.01 * variant.width, 0.4), f)
+    table = experiment.report("fig8", str(tmp_path), [0], "cached")
+    assert "| quantum_W6 | 176 | 36.00 ± 0.00 (n=1) |" in table
+    assert (tmp_path / "fig8.png").stat().st_size > 1000

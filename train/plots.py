@@ -13,6 +13,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _finish_axes(fig: plt.Figure, ax: plt.Axes, path: str, xlabel: str, ylabel: str,
+                 title: str) -> None:
+    """Labels, legend and grid of a single-axes figure; save it as PNG and close it."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_accuracy_curves(
     curves: Mapping[str, Mapping[int, dict]],
     path: str,
@@ -40,14 +53,9 @@ def plot_accuracy_curves(
         if paper and variant in paper and steps:
             m, s = paper[variant]
             ax.errorbar([steps[-1]], [m], yerr=[s], fmt="x", color=color, capsize=3)
-    ax.set_xlabel("pretraining batches")
-    ax.set_ylabel(f"linear-probe test accuracy (%), {key} epoch")
-    ax.set_title(title + ("\n(x: paper, end of training)" if paper else ""))
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _finish_axes(fig, ax, path, "pretraining batches",
+                 f"linear-probe test accuracy (%), {key} epoch",
+                 title + ("\n(x: paper, end of training)" if paper else ""))
 
 
 def plot_width_ablation(
@@ -61,14 +69,7 @@ def plot_width_ablation(
         std = [100 * by_width[w][key]["std"] for w in widths]
         ax.errorbar(widths, mean, yerr=std, marker="o", capsize=3, label=family)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("width W")
-    ax.set_ylabel(f"linear-probe test accuracy (%), {key} epoch")
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _finish_axes(fig, ax, path, "width W", f"linear-probe test accuracy (%), {key} epoch", title)
 
 
 def plot_training_panels(
