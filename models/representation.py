@@ -12,6 +12,7 @@ from typing import Any
 import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tf_keras
 
+from tfq_ssl.circuits import check_positive_int
 from tfq_ssl.layers import QuantumRepresentation
 
 KINDS = ("quantum", "classical", "identity")
@@ -23,10 +24,8 @@ def classical_representation(width: int, layers: int, name: str = "classical_rep
     Shape:
         - Input: ``(batch, width)``; output: ``(batch, width)``.
     """
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be an integer >= 1, got {width!r}.")
-    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-        raise ValueError(f"layers must be an integer >= 1, got {layers!r}.")
+    check_positive_int("width", width)
+    check_positive_int("layers", layers)
     blocks: list[tf_keras.layers.Layer] = []
     for i in range(layers):
         blocks.append(tf_keras.layers.Dense(width, use_bias=True, name=f"dense_{i}"))

@@ -32,10 +32,15 @@ def _check_qubits(qubits: Sequence[cirq.Qid]) -> list[cirq.Qid]:
     return qubits
 
 
+def check_positive_int(name: str, value: object) -> int:
+    """``value`` if it is an integer >= 1 (not a bool), else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+    return value
+
+
 def _check_layers(layers: int) -> int:
-    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-        raise ValueError(f"layers must be an integer >= 1, got {layers!r}.")
-    return layers
+    return check_positive_int("layers", layers)
 
 
 def make_symbols(prefix: str, count: int) -> list[sympy.Symbol]:
@@ -153,8 +158,7 @@ def representation_circuit(
         ``(circuit, qubits, input_symbols, weight_symbols)``; qubits are
         ``cirq.LineQubit.range(width)``.
     """
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be an integer >= 1, got {width!r}.")
+    check_positive_int("width", width)
     if ansatz not in _ANSATZ_BUILDERS:
         raise ValueError(f"ansatz must be one of {ANSATZE}, got {ansatz!r}.")
     qubits = cirq.LineQubit.range(width)

@@ -161,10 +161,8 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"width must be an integer >= 1, got {width!r}.")
-        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
-            raise ValueError(f"layers must be an integer >= 1, got {layers!r}.")
+        circuits_lib.check_positive_int("width", width)
+        circuits_lib.check_positive_int("layers", layers)
         if ansatz not in circuits_lib.ANSATZE:
             raise ValueError(f"ansatz must be one of {circuits_lib.ANSATZE}, got {ansatz!r}.")
         if differentiator not in DIFFERENTIATORS:
@@ -189,9 +187,7 @@ class QuantumRepresentation(tf_keras.layers.Layer):
                 f"noise={noise} runs on TFQ's noisy backend, which supports only "
                 "differentiator='parameter_shift' with backend='tfq'."
             )
-        if isinstance(noise_trajectories, bool) or not isinstance(noise_trajectories, int) \
-                or noise_trajectories < 1:
-            raise ValueError(f"noise_trajectories must be an integer >= 1, got {noise_trajectories!r}.")
+        circuits_lib.check_positive_int("noise_trajectories", noise_trajectories)
 
         self.width = width
         self.num_layers = layers
