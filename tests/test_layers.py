@@ -65,14 +65,16 @@ CASES = [
     for diff in ("adjoint", "parameter_shift", "statevector")
     for ansatz in circuits.ANSATZE
     for width in (2, 4)
-] + [("adjoint", "ring", 8, 2), ("parameter_shift", "ring", 8, 2), ("statevector", "ring", 8, 2)]
+] + [(diff, "ring", 8, 2) for diff in ("adjoint", "parameter_shift", "statevector", "tensornet")]
+CASES += [("tensornet", "ring", 2, 2), ("tensornet", "ring", 4, 3)]
+AUTODIFF_BACKENDS = ("statevector", "tensornet")
 
 
 @pytest.mark.parametrize("differentiator,ansatz,width,layers", CASES)
 def test_gradients_match_finite_differences(differentiator, ansatz, width, layers):
-    """"statevector" is the TensorFlow statevector backend, differentiated by autodiff."""
+    """"statevector" and "tensornet" are backends differentiated by TF autodiff."""
     rng = np.random.default_rng(width)
-    options = (dict(backend="statevector") if differentiator == "statevector"
+    options = (dict(backend=differentiator) if differentiator in AUTODIFF_BACKENDS
                else dict(differentiator=differentiator))
     layer = QuantumRepresentation(width, layers, ansatz=ansatz, **options)
     batch = 2
@@ -279,7 +281,10 @@ def test_resolved_circuit_matches_layer():
     np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("options", [dict(differentiator="parameter_shift"), dict(backend="statevector")])
+@pytest.mark.parametrize(
+    "options",
+    [dict(differentiator="parameter_shift"), dict(backend="statevector"), dict(backend="tensornet")],
+)
 def test_statevectors_match_cirq(options):
     layer = QuantumRepresentation(3, 1, **options)
     angles = np.array([[0.3, 0.2, 2.0], [1.0, 0.5, 0.1]], np.float32)
@@ -341,6 +346,10 @@ def test_fit_learns_through_the_circuit():
         (dict(width=2, layers=1, shots=0, differentiator="parameter_shift"), "shots"),
         (dict(width=2, layers=1, shots=100), "adjoint"),
         (dict(width=2, layers=1, backend="gpu"), "backend"),
+        (dict(width=2, layers=1, backend="tensornet", shots=10,
+              differentiator="parameter_shift"), "backend='statevector' for sampled"),
+        (dict(width=4, layers=1, backend="tensornet", ansatz="all_to_all"), "all-to-all"),
+        (dict(width=4, layers=4, backend="tensornet"), "8 bonds open"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs, match):

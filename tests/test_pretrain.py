@@ -39,10 +39,13 @@ def test_three_step_fit_writes_a_complete_run(tmp_path, representation):
         assert not hs.exists()
 
 
-def test_loss_falls_on_a_fixed_batch(tmp_path):
+@pytest.mark.parametrize("backend", ["tfq", "tensornet"])
+def test_loss_falls_on_a_fixed_batch(tmp_path, backend):
     """Gradients reach the whole encoder through the circuit: the loss must fall."""
     config = tiny_config("quantum", steps=12, save_every=12, learning_rate=3e-3, batch_size=8)
-    config = config_lib.override(config, ["model.width=4", "train.hs_metrics=false"])
+    config = config_lib.override(
+        config, ["model.width=4", "train.hs_metrics=false", f"model.backend={backend}"]
+    )
     fixed = view_pairs(config, distinct_images(8)).take(1).cache().repeat()
     pretrain_lib.pretrain(config, str(tmp_path), dataset=fixed, verbose=0)
     losses = [float(r["loss"]) for r in _rows(tmp_path / "metrics.csv")]

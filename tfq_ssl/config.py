@@ -48,7 +48,7 @@ class ModelConfig:
         ansatz: ``"ring"`` or ``"all_to_all"`` (quantum only).
         differentiator: ``"adjoint"`` or ``"parameter_shift"`` (quantum only).
         shots: ``None`` for exact expectations, else shots per circuit.
-        backend: ``"tfq"`` or ``"statevector"`` (quantum only).
+        backend: ``"tfq"``, ``"statevector"`` or ``"tensornet"`` (quantum only).
         noise: depolarising probability per qubit and moment, simulated by TFQ's
             noisy backend (quantum only; needs ``differentiator="parameter_shift"``).
         resnet_depth: 18 (or 34).

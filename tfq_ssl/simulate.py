@@ -292,6 +292,65 @@ def _merged_transpose(old: Sequence[int], new: Sequence[int]):
     return view, perm
 
 
+def _validate_circuit_args(circuit, qubits, input_symbols, weight_symbols, dtype):
+    """Checked (qubits, input_symbols, weight_symbols, dtype) of a simulator."""
+    if not isinstance(circuit, cirq.AbstractCircuit):
+        raise TypeError(f"circuit must be a cirq.Circuit, got {type(circuit).__name__}.")
+    qubits = list(qubits)
+    if not qubits:
+        raise ValueError("qubits must hold at least one qubit, got an empty sequence.")
+    if len(set(qubits)) != len(qubits):
+        raise ValueError(f"qubits must be distinct, got {qubits}.")
+    missing = sorted(set(circuit.all_qubits()) - set(qubits))
+    if missing:
+        raise ValueError(
+            f"circuit acts on qubits {missing} that are not in qubits; pass the "
+            "whole register (e.g. the qubits returned by representation_circuit)."
+        )
+    input_symbols, weight_symbols = list(input_symbols), list(weight_symbols)
+    for name, symbols in (("input_symbols", input_symbols), ("weight_symbols", weight_symbols)):
+        bad = [s for s in symbols if not isinstance(s, sympy.Symbol)]
+        if bad:
+            raise TypeError(f"{name} must hold sympy.Symbol objects, got {bad!r}.")
+        if len(set(symbols)) != len(symbols):
+            raise ValueError(f"{name} contains repeated symbols: {symbols}.")
+    shared = sorted(str(s) for s in set(input_symbols) & set(weight_symbols))
+    if shared:
+        raise ValueError(
+            f"symbols {shared} are in both input_symbols and weight_symbols; each "
+            "symbol is either a per-row input or a shared weight."
+        )
+    dtype = tf.as_dtype(dtype)
+    if dtype not in (tf.complex64, tf.complex128):
+        raise ValueError(f"dtype must be tf.complex64 or tf.complex128, got {dtype.name}.")
+    return qubits, input_symbols, weight_symbols, dtype
+
+
+def _check_run_args(inputs, weights, n_inputs: int, n_weights: int, real_dtype):
+    """``inputs`` (B, n_inputs) and ``weights`` (n_weights,) cast to ``real_dtype``."""
+    inputs = tf.convert_to_tensor(inputs)
+    weights = tf.convert_to_tensor(weights)
+    if inputs.shape.rank is not None and (
+        inputs.shape.rank != 2
+        or (inputs.shape[1] is not None and inputs.shape[1] != n_inputs)
+    ):
+        raise ValueError(
+            f"inputs must have shape (batch, {n_inputs}) (one column per "
+            f"input symbol), got {inputs.shape}."
+        )
+    if weights.shape.rank is not None and weights.shape != (n_weights,):
+        raise ValueError(
+            f"weights must have shape ({n_weights},) (one entry per weight "
+            f"symbol), got {weights.shape}."
+        )
+    if not (inputs.dtype.is_floating and weights.dtype.is_floating):
+        raise TypeError(
+            f"inputs and weights must be floating point, got {inputs.dtype.name} "
+            f"and {weights.dtype.name}."
+        )
+    return tf.cast(inputs, real_dtype), tf.cast(weights, real_dtype)
+
+
 # ----------------------------------------------------------------------------------
 # The simulator
 # ----------------------------------------------------------------------------------
@@ -350,35 +409,9 @@ class StatevectorSimulator:
         dtype: tf.DType = tf.complex64,
         block_qubits: int | None = None,
     ):
-        if not isinstance(circuit, cirq.AbstractCircuit):
-            raise TypeError(f"circuit must be a cirq.Circuit, got {type(circuit).__name__}.")
-        qubits = list(qubits)
-        if not qubits:
-            raise ValueError("qubits must hold at least one qubit, got an empty sequence.")
-        if len(set(qubits)) != len(qubits):
-            raise ValueError(f"qubits must be distinct, got {qubits}.")
-        missing = sorted(set(circuit.all_qubits()) - set(qubits))
-        if missing:
-            raise ValueError(
-                f"circuit acts on qubits {missing} that are not in qubits; pass the "
-                "whole register (e.g. the qubits returned by representation_circuit)."
-            )
-        input_symbols, weight_symbols = list(input_symbols), list(weight_symbols)
-        for name, symbols in (("input_symbols", input_symbols), ("weight_symbols", weight_symbols)):
-            bad = [s for s in symbols if not isinstance(s, sympy.Symbol)]
-            if bad:
-                raise TypeError(f"{name} must hold sympy.Symbol objects, got {bad!r}.")
-            if len(set(symbols)) != len(symbols):
-                raise ValueError(f"{name} contains repeated symbols: {symbols}.")
-        shared = sorted(str(s) for s in set(input_symbols) & set(weight_symbols))
-        if shared:
-            raise ValueError(
-                f"symbols {shared} are in both input_symbols and weight_symbols; each "
-                "symbol is either a per-row input or a shared weight."
-            )
-        dtype = tf.as_dtype(dtype)
-        if dtype not in (tf.complex64, tf.complex128):
-            raise ValueError(f"dtype must be tf.complex64 or tf.complex128, got {dtype.name}.")
+        qubits, input_symbols, weight_symbols, dtype = _validate_circuit_args(
+            circuit, qubits, input_symbols, weight_symbols, dtype
+        )
         if block_qubits is None:
             block_qubits = _DEFAULT_BLOCK_QUBITS
         if isinstance(block_qubits, bool) or not isinstance(block_qubits, int) or block_qubits < 2:
@@ -684,27 +717,7 @@ class StatevectorSimulator:
     # -- run ------------------------------------------------------------------------
 
     def _check_args(self, inputs, weights):
-        inputs = tf.convert_to_tensor(inputs)
-        weights = tf.convert_to_tensor(weights)
-        if inputs.shape.rank is not None and (
-            inputs.shape.rank != 2
-            or (inputs.shape[1] is not None and inputs.shape[1] != self.n_inputs)
-        ):
-            raise ValueError(
-                f"inputs must have shape (batch, {self.n_inputs}) (one column per "
-                f"input symbol), got {inputs.shape}."
-            )
-        if weights.shape.rank is not None and weights.shape != (self.n_weights,):
-            raise ValueError(
-                f"weights must have shape ({self.n_weights},) (one entry per weight "
-                f"symbol), got {weights.shape}."
-            )
-        if not (inputs.dtype.is_floating and weights.dtype.is_floating):
-            raise TypeError(
-                f"inputs and weights must be floating point, got {inputs.dtype.name} "
-                f"and {weights.dtype.name}."
-            )
-        return tf.cast(inputs, self.real_dtype), tf.cast(weights, self.real_dtype)
+        return _check_run_args(inputs, weights, self.n_inputs, self.n_weights, self.real_dtype)
 
     def _entries(self, cos, sin, generators):
         """cos·I + sin·G flattened per rotation, as (re, im)."""

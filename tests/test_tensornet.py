@@ -1,0 +1,197 @@
+"""Tests of tfq_ssl.tensornet against the statevector simulator, TFQ and finite differences."""
+
+import tfq_ssl  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+
+import cirq
+import numpy as np
+import pytest
+import sympy
+import tensorflow as tf
+
+from tests.test_simulate import _circuit, _loss_and_gradients, _tfq_expectation, _values
+from tfq_ssl import circuits
+from tfq_ssl.simulate import StatevectorSimulator
+from tfq_ssl.tensornet import TensorNetworkSimulator
+
+
+@pytest.mark.parametrize(
+    "width, layers, form",
+    [(1, 2, "plain"), (2, 1, "plain"), (2, 3, "plain"), (3, 2, "plain"), (5, 2, "plain"),
+     (6, 3, "plain"), (2, 2, "decomposed"), (3, 2, "decomposed"), (5, 1, "decomposed")],
+)
+def test_expectation_matches_statevector(width, layers, form):
+    """The CZ·RX·CZ·RX form of a CRX needs two bonds where CRX needs one: max_cut=8."""
+    circuit, qubits, xs, ws = _circuit(width, "ring", form, layers)
+    inputs, weights = _values(width, len(ws), batch=4)
+    want = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128).expectation_z(
+        inputs, weights
+    )
+    sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
+    assert sim.max_open_bonds == (0 if width == 1 else 2) * layers * (1 if form == "plain" else 2)
+    got = sim.expectation_z(inputs, weights)
+    assert got.dtype == tf.float64 and got.shape == (4, width)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-12)
+
+
+def test_expectation_matches_tfq_at_sixteen_qubits():
+    circuit, qubits, xs, ws = _circuit(16, "ring", "plain", layers=2)
+    inputs, weights = _values(16, len(ws), batch=3)
+    sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
+    values = sim.expectation_z(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
+    assert values.dtype == tf.float32
+    reference = _tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
+    np.testing.assert_allclose(values.numpy(), reference, atol=1e-5)
+
+
+def test_controlled_gate_zoo_on_a_chain_matches_statevector():
+    """Every controlled form, either qubit as control, fixed and symbolic, no ring closure."""
+    q = cirq.LineQubit.range(4)
+    x = circuits.make_symbols("x", 4)
+    t = circuits.make_symbols("t", 4)
+    circuit = cirq.Circuit(
+        [cirq.ry(s).on(qb) for s, qb in zip(x, q)],
+        cirq.H(q[1]),
+        cirq.CNOT(q[0], q[1]),
+        cirq.CNOT(q[2], q[1]),  # control is the later qubit
+        cirq.CZ(q[2], q[3]) ** 0.5,
+        cirq.rz(2 * t[0] - 0.3).on(q[0]).controlled_by(q[1]),
+        cirq.ry(t[1]).on(q[3]).controlled_by(q[2]),
+        cirq.rx(t[2] + x[1]).on(q[1]).controlled_by(q[2]),  # per-row angle after entanglers
+        cirq.Z(q[2]).controlled_by(q[3]),
+        cirq.XPowGate(exponent=0.3).on(q[0]),
+        cirq.ry(t[3]).on(q[2]),
+    )
+    inputs, weights = _values(4, 4, batch=3)
+    want = StatevectorSimulator(circuit, q, x, t, dtype=tf.complex128).expectation_z(
+        inputs, weights
+    )
+    sim = TensorNetworkSimulator(circuit, q, x, t, dtype=tf.complex128)
+    assert sim.max_open_bonds == 3  # a chain: nothing closes a ring
+    np.testing.assert_allclose(sim.expectation_z(inputs, weights).numpy(), want.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("width, form", [(3, "plain"), (4, "decomposed"), (2, "plain")])
+def test_gradients_match_finite_differences(width, form):
+    circuit, qubits, xs, ws = _circuit(width, "ring", form)
+    inputs, weights = _values(width, len(ws), batch=2)
+    coefficients = np.random.default_rng(1).normal(size=(2, width))
+    sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
+    grad_inputs, grad_weights = _loss_and_gradients(sim, inputs, weights, coefficients)
+
+    def loss(x, w):
+        return float(np.sum(coefficients * sim.expectation_z(x, w).numpy()))
+
+    eps = 1e-6
+    fd_inputs = np.zeros_like(inputs)
+    for index in np.ndindex(inputs.shape):
+        step = np.zeros_like(inputs)
+        step[index] = eps
+        fd_inputs[index] = (loss(inputs + step, weights) - loss(inputs - step, weights)) / (2 * eps)
+    fd_weights = np.zeros_like(weights)
+    for i in range(len(weights)):
+        step = np.zeros_like(weights)
+        step[i] = eps
+        fd_weights[i] = (loss(inputs, weights + step) - loss(inputs, weights - step)) / (2 * eps)
+    np.testing.assert_allclose(grad_inputs.numpy(), fd_inputs, atol=1e-7)
+    np.testing.assert_allclose(grad_weights.numpy(), fd_weights, atol=1e-7)
+
+
+def test_float32_gradients_match_statevector_at_twelve_qubits():
+    circuit, qubits, xs, ws = _circuit(12, "ring", "plain")
+    inputs, weights = _values(12, len(ws), batch=4)
+    coefficients = np.random.default_rng(2).normal(size=(4, 12)).astype(np.float32)
+    args = (inputs.astype(np.float32), weights.astype(np.float32), coefficients)
+    want = _loss_and_gradients(StatevectorSimulator(circuit, qubits, xs, ws), *args)
+    got = _loss_and_gradients(TensorNetworkSimulator(circuit, qubits, xs, ws), *args)
+    for g, w in zip(got, want):
+        assert g.dtype == tf.float32
+        np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("jit_compile", (False, True))
+def test_runs_in_tf_function_with_unknown_batch(jit_compile):
+    circuit, qubits, xs, ws = _circuit(4, "ring", "plain")
+    sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
+    weights = tf.Variable(tf.constant(_values(4, len(ws))[1], tf.float32))
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, 4], tf.float32)], jit_compile=jit_compile
+    )
+    def run(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = sim.expectation_z(x, weights)
+            total = tf.reduce_sum(out)
+        return out, tape.gradient(total, [x, weights])
+
+    for batch in (1, 5):
+        inputs = tf.constant(_values(4, len(ws), batch=batch)[0], tf.float32)
+        out, (gx, gw) = run(inputs)
+        want = StatevectorSimulator(circuit, qubits, xs, ws).expectation_z(inputs, weights)
+        np.testing.assert_allclose(out.numpy(), want.numpy(), atol=1e-5)
+        assert gx.shape == (batch, 4) and gw.shape == weights.shape
+
+
+# ----------------------------------------------------------------------------------
+# Circuits it refuses, with messages that say what to do
+# ----------------------------------------------------------------------------------
+
+
+def test_all_to_all_ansatz_is_refused():
+    circuit, qubits, xs, ws = _circuit(5, "all_to_all", "plain")
+    with pytest.raises(ValueError, match="not neighbours.*statevector backend"):
+        TensorNetworkSimulator(circuit, qubits, xs, ws)
+
+
+def test_deep_ring_is_refused_unless_max_cut_allows_it():
+    circuit, qubits, xs, ws = _circuit(4, "ring", "plain", layers=4)
+    with pytest.raises(ValueError, match=r"keeps 8 bonds open \(max_cut=6\).*statevector"):
+        TensorNetworkSimulator(circuit, qubits, xs, ws)
+    sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
+    inputs, weights = _values(4, len(ws), batch=2)
+    want = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128)
+    np.testing.assert_allclose(
+        sim.expectation_z(inputs, weights).numpy(),
+        want.expectation_z(inputs, weights).numpy(),
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    "operation, message",
+    [
+        (cirq.SWAP(*cirq.LineQubit.range(2)), "unsupported .*SWAP"),
+        (cirq.CCX(*cirq.LineQubit.range(3)), "unsupported .*TOFFOLI"),
+        (cirq.IdentityGate(3).on(*cirq.LineQubit.range(3)), None),
+    ],
+)
+def test_other_gates(operation, message):
+    q = cirq.LineQubit.range(3)
+    circuit = cirq.Circuit(cirq.H(q[0]), operation)
+    if message is None:  # identities are dropped
+        values = TensorNetworkSimulator(circuit, q, [], []).expectation_z(
+            np.zeros((1, 0), np.float32), np.zeros(0, np.float32)
+        )
+        np.testing.assert_allclose(values.numpy(), [[0.0, 1.0, 1.0]], atol=1e-6)
+        return
+    with pytest.raises(ValueError, match=message):
+        TensorNetworkSimulator(circuit, q, [], [])
+
+
+def test_shared_argument_checks():
+    circuit, qubits, xs, ws = _circuit(3, "ring", "plain")
+    with pytest.raises(ValueError, match="not in qubits"):
+        TensorNetworkSimulator(circuit, qubits[:2], xs, ws)
+    with pytest.raises(ValueError, match="theta_00"):
+        TensorNetworkSimulator(circuit, qubits, xs, ws[1:])
+    with pytest.raises(ValueError, match="max_cut"):
+        TensorNetworkSimulator(circuit, qubits, xs, ws, max_cut=0)
+    sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
+    inputs, weights = _values(3, len(ws))
+    with pytest.raises(ValueError, match=r"inputs must have shape \(batch, 3\)"):
+        sim.expectation_z(inputs[:, :2], weights)
+    with pytest.raises(ValueError, match=r"weights must have shape \(12,\)"):
+        sim.expectation_z(inputs, weights[:-1])
+    t = sympy.Symbol("t")
+    with pytest.raises(ValueError, match="not affine"):
+        TensorNetworkSimulator(cirq.Circuit(cirq.rx(t**2).on(qubits[0])), qubits, [], [t])
