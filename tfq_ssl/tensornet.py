@@ -73,6 +73,26 @@ class _Event:
     factors: tuple[_Factor, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class _GroupFactor:
+    """Factors of the same event of every qubit in a group, stacked: (G, 2, 2) parts,
+    ``kind`` None (constant), "shared" or "row", ``index`` into that kind's angles."""
+
+    const: np.ndarray
+    cos_part: np.ndarray
+    sin_part: np.ndarray
+    kind: str | None
+    index: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class _Group:
+    """Qubits whose columns have the same sequence of event shapes."""
+
+    qubits: list[int]
+    events: list[tuple[str | None, list[_GroupFactor]]]
+
+
 def _affine_parts(gate: _Gate, rotations: Sequence[_Rotation]):
     """(const, cos_part, sin_part) of a gate template, full size, complex."""
     mask = gate.slots >= 0
@@ -221,6 +241,7 @@ class TensorNetworkSimulator:
         self._row_ain = stack(rows, "a_in", self.n_inputs)
         self._row_aw = stack(rows, "a_w", self.n_weights)
         self._row_bias = np.array([self._rotations[i].bias for i in rows])
+        self._groups = self._group_columns()
 
     # -- compile ------------------------------------------------------------------
 
@@ -253,6 +274,34 @@ class TensorNetworkSimulator:
                 "deep, or raise max_cut."
             )
 
+    def _kind(self, factor: _Factor) -> str | None:
+        return None if factor.rotation is None else self._slot[factor.rotation][0]
+
+    def _group_columns(self) -> list[_Group]:
+        """Stack the columns of qubits with like gate sequences (one group per shape)."""
+        by_shape: dict[tuple, list[int]] = {}
+        for k, events in enumerate(self._columns):
+            shape = tuple((e.bond, tuple(self._kind(f) for f in e.factors)) for e in events)
+            by_shape.setdefault(shape, []).append(k)
+        groups = []
+        for shape, members in by_shape.items():
+            events = []
+            for position, (bond, kinds) in enumerate(shape):
+                factors = []
+                for slot, kind in enumerate(kinds):
+                    parts = [self._columns[k][position].factors[slot] for k in members]
+                    factors.append(_GroupFactor(
+                        np.stack([f.const for f in parts]),
+                        np.stack([f.cos_part for f in parts]),
+                        np.stack([f.sin_part for f in parts]),
+                        kind,
+                        np.array([-1 if kind is None else self._slot[f.rotation][1]
+                                  for f in parts]),
+                    ))
+                events.append((bond, factors))
+            groups.append(_Group(members, events))
+        return groups
+
     # -- run ------------------------------------------------------------------------
 
     def _half_angles(self, inputs, weights):
@@ -268,71 +317,83 @@ class TensorNetworkSimulator:
         )
         return {"shared": (tf.cos(shared), tf.sin(shared)), "row": (tf.cos(rows), tf.sin(rows))}
 
-    def _matrix(self, factor: _Factor, trig) -> tf.Tensor:
-        """(2, 2) for a shared factor, (B, 2, 2) for a per-row one."""
+    def _matrix(self, factor: _GroupFactor, trig) -> tf.Tensor:
+        """(G, 2, 2) for a constant or shared factor, (G, B, 2, 2) for a per-row one."""
         dt = self.dtype
         const = tf.constant(factor.const, dt)
-        if factor.rotation is None:
+        if factor.kind is None:
             return const
-        kind, k = self._slot[factor.rotation]
-        cos, sin = trig[kind]
+        cos, sin = trig[factor.kind]
+        index = tf.constant(factor.index, tf.int32)
         # tf.complex, not tf.cast: its gradient takes the real part without a warning.
-        cos, sin = (tf.complex(t[..., k], tf.zeros_like(t[..., k])) for t in (cos, sin))
-        if kind == "row":
+        cos, sin = (tf.gather(t, index, axis=-1) for t in (cos, sin))
+        cos, sin = (tf.complex(t, tf.zeros_like(t)) for t in (cos, sin))
+        if factor.kind == "row":  # (B, G) -> (G, B, 1, 1)
+            cos, sin = (tf.transpose(t)[..., None, None] for t in (cos, sin))
+            const = const[:, None]
+            parts = (tf.constant(factor.cos_part, dt)[:, None], tf.constant(factor.sin_part, dt)[:, None])
+        else:
             cos, sin = cos[:, None, None], sin[:, None, None]
-        return const + cos * tf.constant(factor.cos_part, dt) + sin * tf.constant(
-            factor.sin_part, dt
-        )
+            parts = (tf.constant(factor.cos_part, dt), tf.constant(factor.sin_part, dt))
+        return const + cos * parts[0] + sin * parts[1]
 
-    def _apply(self, factor: _Factor, trig, column: tf.Tensor) -> tf.Tensor:
-        """``factor`` applied to the basis-state axis of a (B|1, l, r, 2) column.
+    def _apply(self, factor: _GroupFactor, trig, column: tf.Tensor) -> tf.Tensor:
+        """``factor`` applied to the basis-state axis of a (G, B|1, l, r, 2) column.
 
-        One plain (or batched, for a per-row factor) matmul by the transposed 2x2:
-        much cheaper than a broadcast matvec over thousands of tiny matrices.
+        One batched matmul by the transposed 2x2 matrices: much cheaper than a
+        broadcast matvec over thousands of tiny matrices.
         """
         shape = tf.shape(column)
         matrix = self._matrix(factor, trig)
-        if len(matrix.shape) == 2:
-            out = tf.matmul(tf.reshape(column, [-1, 2]), matrix, transpose_b=True)
-        else:
+        if len(matrix.shape) == 3:
             out = tf.matmul(tf.reshape(column, [shape[0], -1, 2]), matrix, transpose_b=True)
-            shape = tf.stack([tf.shape(matrix)[0], shape[1], shape[2], 2])
+        else:
+            out = tf.matmul(
+                tf.reshape(column, [shape[0], shape[1], -1, 2]), matrix, transpose_b=True
+            )
+            shape = tf.concat([tf.shape(out)[:2], shape[2:]], 0)
         return tf.reshape(out, shape)
 
-    def _column(self, events: list[_Event], trig) -> tf.Tensor:
-        """A qubit's ket column (B|1, 2**left, 2**right, 2).
+    def _column(self, group: _Group, trig) -> tf.Tensor:
+        """The ket columns (G, B|1, 2**left, 2**right, 2) of a group of like qubits.
 
-        Entry [l, r, s] is the amplitude of basis state s given the values l of the
-        bonds to the previous qubit and r of the bonds to the next one (bonds in
-        circuit order, the latest fastest, so no transpose is ever needed).
+        Entry [g, b, l, r, s] is the amplitude of basis state s of the group's qubit g
+        given the values l of its bonds to the previous qubit and r of those to the
+        next one (bonds in circuit order, the latest fastest, so no transpose is ever
+        needed). Qubits whose gate sequences have the same shape (all but one qubit of
+        the ring ansatz) are computed together.
         """
-        column = tf.constant([[[[1.0, 0.0]]]], self.dtype)
-        for event in events:
-            if event.bond is None:
-                column = self._apply(event.factors[0], trig, column)
+        size = len(group.qubits)
+        column = tf.tile(tf.constant([[[[[1.0, 0.0]]]]], self.dtype), [size, 1, 1, 1, 1])
+        for bond, factors in group.events:
+            if bond is None:
+                column = self._apply(factors[0], trig, column)
                 continue
-            halves = [self._apply(f, trig, column) for f in event.factors]
+            halves = [self._apply(f, trig, column) for f in factors]
             shape = tf.broadcast_dynamic_shape(tf.shape(halves[0]), tf.shape(halves[1]))
             halves = [tf.broadcast_to(h, shape) for h in halves]
-            if event.bond == "left":
-                stacked = tf.stack(halves, axis=2)  # (B, l, 2, r, 2)
-                column = tf.reshape(stacked, [shape[0], 2 * shape[1], shape[2], 2])
+            g, b, l, r = shape[0], shape[1], shape[2], shape[3]
+            if bond == "left":
+                stacked = tf.stack(halves, axis=3)  # (G, B, l, 2, r, 2)
+                column = tf.reshape(stacked, [g, b, 2 * l, r, 2])
             else:
-                stacked = tf.stack(halves, axis=3)  # (B, l, r, 2, 2)
-                column = tf.reshape(stacked, [shape[0], shape[1], 2 * shape[2], 2])
-        return column
+                stacked = tf.stack(halves, axis=4)  # (G, B, l, r, 2, 2)
+                column = tf.reshape(stacked, [g, b, l, 2 * r, 2])
+        n_left = sum(bond == "left" for bond, _ in group.events)
+        n_right = sum(bond == "right" for bond, _ in group.events)
+        return tf.reshape(column, [size, -1, 2**n_left, 2**n_right, 2])  # static shape
 
     @staticmethod
     def _transfer(column: tf.Tensor, sign: tf.Tensor | None) -> tf.Tensor:
-        """Σ_s O_s col[l, r, s] conj(col[l', r', s]) as a (B|1, 4**left, 4**right) matrix.
+        """Σ_s O_s col[l, r, s] conj(col[l', r', s]) as (G, B|1, 4**left, 4**right) matrices.
 
         Rows are (ket, bra) values of the bonds to the previous qubit, columns those
         to the next one, so the ring is a product of these matrices.
         """
         ket = column if sign is None else column * sign
         transfer = tf.einsum("...lrs,...mns->...lmrn", ket, tf.math.conj(column))
-        shape = tf.shape(transfer)
-        return tf.reshape(transfer, [shape[0], shape[1] * shape[2], shape[3] * shape[4]])
+        size, _, left, right, _ = column.shape
+        return tf.reshape(transfer, [size, -1, left * left, right * right])
 
     def expectation_z(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
         """⟨Z_k⟩ on every qubit: the representation read-out of the paper's Fig. 2.
@@ -348,8 +409,13 @@ class TensorNetworkSimulator:
             inputs, weights, self.n_inputs, self.n_weights, self.real_dtype
         )
         trig = self._half_angles(inputs, weights)
-        columns = [self._column(events, trig) for events in self._columns]
-        plain = [self._transfer(c, None) for c in columns]
+        sign = tf.constant([1.0, -1.0], self.dtype)
+        plain, z_transfers = [None] * self.width, [None] * self.width
+        for group in self._groups:
+            column = self._column(group, trig)
+            for k, t, z in zip(group.qubits, tf.unstack(self._transfer(column, None)),
+                               tf.unstack(self._transfer(column, sign))):
+                plain[k], z_transfers[k] = t, z
         width = self.width
         # prefix[k] = T_0 ... T_(k-1), suffix[k] = T_(k+1) ... T_(W-1). The ring's
         # trace gives ⟨Z_k⟩ = Tr(prefix[k] T^Z_k suffix[k]) = Σ (suffix[k] prefix[k])ᵀ ∘ T^Z_k.
@@ -360,16 +426,18 @@ class TensorNetworkSimulator:
         for k in range(width - 1, 0, -1):
             suffix.append(plain[k] if suffix[-1] is None else tf.matmul(plain[k], suffix[-1]))
         suffix.reverse()
-        sign = tf.constant([1.0, -1.0], self.dtype)
         batch = tf.shape(inputs)[0]
-        values = []
-        for k in range(width):
-            z = self._transfer(columns[k], sign)
-            parts = [p for p in (suffix[k], prefix[k]) if p is not None]
-            if parts:
-                env = parts[0] if len(parts) == 1 else tf.matmul(*parts)
-                value = tf.reduce_sum(tf.math.real(z * tf.linalg.matrix_transpose(env)), [1, 2])
-            else:
-                value = tf.math.real(tf.linalg.trace(z))
-            values.append(tf.broadcast_to(value, [batch]))
-        return tf.stack(values, axis=1)
+        if width == 1:
+            return tf.broadcast_to(tf.math.real(tf.linalg.trace(z_transfers[0]))[:, None], [batch, 1])
+        envs = [
+            suffix[k] if prefix[k] is None else prefix[k] if suffix[k] is None
+            else tf.matmul(suffix[k], prefix[k])
+            for k in range(width)
+        ]
+        envs = [tf.broadcast_to(e, [batch, e.shape[1], e.shape[2]]) for e in envs]
+        z_transfers = [tf.broadcast_to(z, [batch, z.shape[1], z.shape[2]]) for z in z_transfers]
+        if len({e.shape[1:] for e in envs}) == 1:  # the ring: one contraction for all k
+            values = tf.einsum("kbij,kbji->bk", tf.stack(envs), tf.stack(z_transfers))
+            return tf.math.real(values)
+        values = [tf.einsum("bij,bji->b", e, z) for e, z in zip(envs, z_transfers)]
+        return tf.math.real(tf.stack(values, axis=1))
