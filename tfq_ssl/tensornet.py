@@ -17,10 +17,12 @@ W = 32 or 64 are practical at the paper's depth.
 singly controlled single-qubit gates (CRX/CRY/CRZ, CNOT, CZ, and the CZ·RX·CZ·RX
 decomposed form) into this contraction: each qubit's column of gates becomes a
 tensor with one index per bond it touches, the ket and bra copies are joined into a
-transfer tensor, and the tensors are contracted in register order with
-``tf.einsum``. Left and right partial contractions are shared by every ⟨Z_k⟩, so
-all W read-outs cost about 4·W small contractions. Gradients reach the per-row input
-angles and the shared weights through TF autodiff, on CPU or GPU.
+transfer matrix, and the ring is contracted with batched matmuls. Prefix and suffix
+products are shared by every ⟨Z_k⟩, so all W read-outs cost about 3·W matmuls of
+4**L x 4**L matrices per batch row. Qubits with like gate sequences (all but qubit
+0 of the ring) build their columns together, so the op count barely grows with W.
+Gradients reach the per-row input angles and the shared weights through TF
+autodiff, on CPU or GPU, in ``tf.function`` and under XLA.
 
 The circuit stays the single source of truth: the same gate compiler as
 :class:`tfq_ssl.simulate.StatevectorSimulator` reads it, and the two agree to
@@ -157,8 +159,10 @@ class TensorNetworkSimulator:
             4**max_cut numbers per batch row. The ring ansatz needs 2·L.
 
     Note:
-        Cost per batch row is about 4·W contractions of 4**(2L) numbers with
-        4**L-sized transfer tensors: independent of 2**W, cubic in 4**L. Deep circuits
+        Cost per batch row is about 3·W products of 4**L x 4**L complex matrices
+        (forward; about three times that with gradients): linear in W, cubic in 4**L.
+        At L = 2 it overtakes the statevector simulator near W = 12; W = 16 with
+        batch 512 takes ~0.2 s forward + backward on 2 CPU cores. Deep circuits
         (L >= 4 at the default ``max_cut``) or all-to-all gates are refused; run them
         with the statevector backend.
 
