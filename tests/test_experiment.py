@@ -46,11 +46,18 @@ def test_report_writes_table_and_plot(tmp_path):
     assert (tmp_path / "fig5.md").read_text() == table
 
 
-def test_every_spec_names_existing_presets():
-    from train.presets import PRESETS
+def test_every_spec_names_existing_presets_and_valid_overrides():
+    from tfq_ssl import config as config_lib
+    from train.presets import PRESETS, get_preset
     for spec in experiment.SPECS.values():
         for v in spec.variants:
             assert v.preset in PRESETS
+            config = config_lib.override(get_preset(v.preset), list(v.overrides))
+            if v.width is not None:
+                assert config.model.width == v.width
+    wide = {v.name: config_lib.override(get_preset(v.preset), list(v.overrides))
+            for v in experiment.SPECS["wide"].variants}
+    assert wide["quantum_W20"].model.backend == "tensornet"
 
 
 def test_width_report_groups_by_family(tmp_path):
