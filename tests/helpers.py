@@ -1,4 +1,4 @@
-"""Small generated data and configs shared by the training tests."""
+"""Shared test helpers: small generated data, configs, finite differences."""
 
 from __future__ import annotations
 
@@ -48,3 +48,19 @@ def view_pairs(config: RunConfig, images: tf.data.Dataset | None = None) -> tf.d
     return pretraining_dataset(
         images or generated_images(), batch_size=config.train.batch_size,
         augment=make_augment(config.augment), seed=config.train.seed, shuffle_buffer=64)
+
+
+def finite_difference_gradients(fn, angles, weights, eps=1e-5):
+    """Central differences of the scalar fn(angles, weights) in float64."""
+    grads = []
+    for arr in (angles, weights):
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            plus, minus = arr.copy(), arr.copy()
+            plus[idx] += eps
+            minus[idx] -= eps
+            args_p = (plus, weights) if arr is angles else (angles, plus)
+            args_m = (minus, weights) if arr is angles else (angles, minus)
+            g[idx] = (fn(*args_p) - fn(*args_m)) / (2 * eps)
+        grads.append(g)
+    return grads

@@ -6,6 +6,7 @@ import tensorflow as tf
 import tensorflow_quantum as tfq
 import tf_keras
 
+from tests.helpers import finite_difference_gradients
 from tfq_ssl import circuits
 from tfq_ssl.layers import QuantumRepresentation, resolved_circuit
 
@@ -23,22 +24,6 @@ def cirq_expectations(circuit, qubits, input_symbols, weight_symbols, angles, we
             probs.take(0, axis=k).sum() - probs.take(1, axis=k).sum() for k in range(len(qubits))
         ])
     return np.array(out)
-
-
-def finite_difference_gradients(fn, angles, weights, eps=1e-5):
-    """Central differences of the scalar fn(angles, weights) in float64."""
-    grads = []
-    for arr in (angles, weights):
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            plus, minus = arr.copy(), arr.copy()
-            plus[idx] += eps
-            minus[idx] -= eps
-            args_p = (plus, weights) if arr is angles else (angles, plus)
-            args_m = (minus, weights) if arr is angles else (angles, minus)
-            g[idx] = (fn(*args_p) - fn(*args_m)) / (2 * eps)
-        grads.append(g)
-    return grads
 
 
 def layer_gradients(layer, angles, cotangent):

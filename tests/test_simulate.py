@@ -9,6 +9,7 @@ import sympy
 import tensorflow as tf
 import tensorflow_quantum as tfq
 
+from tests.helpers import finite_difference_gradients
 from tfq_ssl import circuits
 from tfq_ssl.simulate import StatevectorSimulator
 
@@ -243,6 +244,18 @@ def _loss_and_gradients(sim, inputs, weights, coefficients):
     return tape.gradient(loss, [inputs, weights])
 
 
+def assert_gradients_match_finite_differences(sim, inputs, weights, coefficients):
+    """Autodiff gradients of Σ coefficients·⟨Z⟩ against float64 central differences."""
+    grad_inputs, grad_weights = _loss_and_gradients(sim, inputs, weights, coefficients)
+
+    def loss(x, w):
+        return float(np.sum(coefficients * sim.expectation_z(x, w).numpy()))
+
+    fd_inputs, fd_weights = finite_difference_gradients(loss, inputs, weights, eps=1e-6)
+    np.testing.assert_allclose(grad_inputs.numpy(), fd_inputs, atol=1e-7)
+    np.testing.assert_allclose(grad_weights.numpy(), fd_weights, atol=1e-7)
+
+
 @pytest.mark.parametrize(
     "width, ansatz, form, block_qubits",
     [
@@ -261,24 +274,7 @@ def test_gradients_match_finite_differences(width, ansatz, form, block_qubits):
     sim = StatevectorSimulator(
         circuit, qubits, xs, ws, dtype=tf.complex128, block_qubits=block_qubits
     )
-    grad_inputs, grad_weights = _loss_and_gradients(sim, inputs, weights, coefficients)
-
-    def loss(x, w):
-        return float(np.sum(coefficients * sim.expectation_z(x, w).numpy()))
-
-    eps = 1e-6
-    fd_inputs = np.zeros_like(inputs)
-    for index in np.ndindex(inputs.shape):
-        step = np.zeros_like(inputs)
-        step[index] = eps
-        fd_inputs[index] = (loss(inputs + step, weights) - loss(inputs - step, weights)) / (2 * eps)
-    fd_weights = np.zeros_like(weights)
-    for i in range(len(weights)):
-        step = np.zeros_like(weights)
-        step[i] = eps
-        fd_weights[i] = (loss(inputs, weights + step) - loss(inputs, weights - step)) / (2 * eps)
-    np.testing.assert_allclose(grad_inputs.numpy(), fd_inputs, atol=1e-7)
-    np.testing.assert_allclose(grad_weights.numpy(), fd_weights, atol=1e-7)
+    assert_gradients_match_finite_differences(sim, inputs, weights, coefficients)
 
 
 def test_float32_gradients_match_float64():

@@ -8,7 +8,13 @@ import pytest
 import sympy
 import tensorflow as tf
 
-from tests.test_simulate import _circuit, _loss_and_gradients, _tfq_expectation, _values
+from tests.test_simulate import (
+    _circuit,
+    _loss_and_gradients,
+    _tfq_expectation,
+    _values,
+    assert_gradients_match_finite_differences,
+)
 from tfq_ssl import circuits
 from tfq_ssl.simulate import StatevectorSimulator
 from tfq_ssl.tensornet import TensorNetworkSimulator
@@ -76,24 +82,7 @@ def test_gradients_match_finite_differences(width, form):
     inputs, weights = _values(width, len(ws), batch=2)
     coefficients = np.random.default_rng(1).normal(size=(2, width))
     sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
-    grad_inputs, grad_weights = _loss_and_gradients(sim, inputs, weights, coefficients)
-
-    def loss(x, w):
-        return float(np.sum(coefficients * sim.expectation_z(x, w).numpy()))
-
-    eps = 1e-6
-    fd_inputs = np.zeros_like(inputs)
-    for index in np.ndindex(inputs.shape):
-        step = np.zeros_like(inputs)
-        step[index] = eps
-        fd_inputs[index] = (loss(inputs + step, weights) - loss(inputs - step, weights)) / (2 * eps)
-    fd_weights = np.zeros_like(weights)
-    for i in range(len(weights)):
-        step = np.zeros_like(weights)
-        step[i] = eps
-        fd_weights[i] = (loss(inputs, weights + step) - loss(inputs, weights - step)) / (2 * eps)
-    np.testing.assert_allclose(grad_inputs.numpy(), fd_inputs, atol=1e-7)
-    np.testing.assert_allclose(grad_weights.numpy(), fd_weights, atol=1e-7)
+    assert_gradients_match_finite_differences(sim, inputs, weights, coefficients)
 
 
 def test_float32_gradients_match_statevector_at_twelve_qubits():
