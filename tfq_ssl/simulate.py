@@ -351,12 +351,39 @@ def _check_run_args(inputs, weights, n_inputs: int, n_weights: int, real_dtype):
     return tf.cast(inputs, real_dtype), tf.cast(weights, real_dtype)
 
 
+class _CircuitSimulator:
+    """Set-up shared by the simulators: checked arguments and the gate compiler."""
+
+    def _setup(self, circuit, qubits, input_symbols, weight_symbols, dtype) -> _Compiler:
+        """Store the checked register, symbols and dtypes; return a compiler for them."""
+        qubits, input_symbols, weight_symbols, dtype = _validate_circuit_args(
+            circuit, qubits, input_symbols, weight_symbols, dtype
+        )
+        self.qubits = qubits
+        self.input_symbols = input_symbols
+        self.weight_symbols = weight_symbols
+        self.dtype = dtype
+        self.real_dtype = dtype.real_dtype
+        self.width = len(qubits)
+        self.n_inputs = len(input_symbols)
+        self.n_weights = len(weight_symbols)
+        return _Compiler(
+            {q: i for i, q in enumerate(qubits)},
+            {s: i for i, s in enumerate(input_symbols + weight_symbols)},
+            self.n_inputs,
+            self.n_weights,
+        )
+
+    def _check_args(self, inputs, weights):
+        return _check_run_args(inputs, weights, self.n_inputs, self.n_weights, self.real_dtype)
+
+
 # ----------------------------------------------------------------------------------
 # The simulator
 # ----------------------------------------------------------------------------------
 
 
-class StatevectorSimulator:
+class StatevectorSimulator(_CircuitSimulator):
     """Exact batched statevector simulator for the circuits of :mod:`tfq_ssl.circuits`.
 
     The Cirq circuit stays the single source of truth: it is compiled once, at
@@ -409,28 +436,13 @@ class StatevectorSimulator:
         dtype: tf.DType = tf.complex64,
         block_qubits: int | None = None,
     ):
-        qubits, input_symbols, weight_symbols, dtype = _validate_circuit_args(
-            circuit, qubits, input_symbols, weight_symbols, dtype
-        )
+        compiler = self._setup(circuit, qubits, input_symbols, weight_symbols, dtype)
         if block_qubits is None:
             block_qubits = _DEFAULT_BLOCK_QUBITS
         if isinstance(block_qubits, bool) or not isinstance(block_qubits, int) or block_qubits < 2:
             raise ValueError(f"block_qubits must be an integer >= 2, got {block_qubits!r}.")
-
-        self.qubits = qubits
-        self.input_symbols = input_symbols
-        self.weight_symbols = weight_symbols
-        self.dtype = dtype
-        self.real_dtype = dtype.real_dtype
-        self.width = len(qubits)
-        self.n_inputs = len(input_symbols)
-        self.n_weights = len(weight_symbols)
         self.block_qubits = min(block_qubits, max(self.width, 2))
 
-        symbol_index = {s: i for i, s in enumerate(input_symbols + weight_symbols)}
-        compiler = _Compiler(
-            {q: i for i, q in enumerate(qubits)}, symbol_index, self.n_inputs, self.n_weights
-        )
         gates = [compiler.gate(op) for op in circuit.all_operations()]
         self._rotations = compiler.rotations
         self._leading, body = self._split_leading(gates)
@@ -715,9 +727,6 @@ class StatevectorSimulator:
         self._constants = np.array(list(constants), dtype=complex)
 
     # -- run ------------------------------------------------------------------------
-
-    def _check_args(self, inputs, weights):
-        return _check_run_args(inputs, weights, self.n_inputs, self.n_weights, self.real_dtype)
 
     def _entries(self, cos, sin, generators):
         """cos·I + sin·G flattened per rotation, as (re, im)."""

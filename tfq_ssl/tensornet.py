@@ -39,14 +39,8 @@ import numpy as np
 import sympy
 import tensorflow as tf
 
-from tfq_ssl.simulate import (
-    _ROTATION_GENERATORS,
-    _Compiler,
-    _Gate,
-    _Rotation,
-    _check_run_args,
-    _validate_circuit_args,
-)
+from tfq_ssl import circuits as circuits_lib
+from tfq_ssl.simulate import _ROTATION_GENERATORS, _CircuitSimulator, _Gate, _Rotation
 
 __all__ = ["TensorNetworkSimulator", "DEFAULT_MAX_CUT"]
 
@@ -134,7 +128,7 @@ def _split_controlled(gate: _Gate, rotations, op: cirq.Operation):
     )
 
 
-class TensorNetworkSimulator:
+class TensorNetworkSimulator(_CircuitSimulator):
     """Exact batched ⟨Z_k⟩ of a Cirq circuit by contracting it as a ring/chain network.
 
     Use it for circuits whose two-qubit gates are all controlled one-qubit gates and
@@ -182,30 +176,12 @@ class TensorNetworkSimulator:
         dtype: tf.DType = tf.complex64,
         max_cut: int = DEFAULT_MAX_CUT,
     ):
-        qubits, input_symbols, weight_symbols, dtype = _validate_circuit_args(
-            circuit, qubits, input_symbols, weight_symbols, dtype
-        )
-        if isinstance(max_cut, bool) or not isinstance(max_cut, int) or max_cut < 1:
-            raise ValueError(f"max_cut must be an integer >= 1, got {max_cut!r}.")
-        self.qubits = qubits
-        self.input_symbols = input_symbols
-        self.weight_symbols = weight_symbols
-        self.dtype = dtype
-        self.real_dtype = dtype.real_dtype
-        self.width = len(qubits)
-        self.n_inputs = len(input_symbols)
-        self.n_weights = len(weight_symbols)
-        self.max_cut = max_cut
-
-        compiler = _Compiler(
-            {q: i for i, q in enumerate(qubits)},
-            {s: i for i, s in enumerate(input_symbols + weight_symbols)},
-            self.n_inputs,
-            self.n_weights,
-        )
-        self._columns: list[list[_Event]] = [[] for _ in qubits]
-        self._left_bonds = [0] * self.width  # bonds to the previous qubit (ring order)
-        self._right_bonds = [0] * self.width  # bonds to the next qubit
+        compiler = self._setup(circuit, qubits, input_symbols, weight_symbols, dtype)
+        self.max_cut = circuits_lib.check_positive_int("max_cut", max_cut)
+        self._columns: list[list[_Event]] = [[] for _ in self.qubits]
+        # Bonds to the previous qubit in ring order (those to the next one are the
+        # next qubit's left bonds).
+        self._left_bonds = [0] * self.width
         for op in circuit.all_operations():
             gate = compiler.gate(op)
             if np.allclose(gate.const, np.eye(len(gate.const))) and gate.rotation is None:
@@ -228,8 +204,6 @@ class TensorNetworkSimulator:
                 self._columns[qubit].append(_Event(side, tuple(factors)))
                 if side == "left":
                     self._left_bonds[qubit] += 1
-                else:
-                    self._right_bonds[qubit] += 1
         self._rotations = compiler.rotations
         self._check_cut()
 
@@ -409,9 +383,7 @@ class TensorNetworkSimulator:
         Returns:
             (B, W) float32 (float64 for ``tf.complex128``), column k for ``qubits[k]``.
         """
-        inputs, weights = _check_run_args(
-            inputs, weights, self.n_inputs, self.n_weights, self.real_dtype
-        )
+        inputs, weights = self._check_args(inputs, weights)
         trig = self._half_angles(inputs, weights)
         sign = tf.constant([1.0, -1.0], self.dtype)
         plain, z_transfers = [None] * self.width, [None] * self.width
