@@ -23,43 +23,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import numbers
 import time
 
 import tfq_ssl  # noqa: F401
 import cirq
 import numpy as np
-import sympy
 import tensorflow as tf
 
 from tfq_ssl import circuits
+from tfq_ssl.simulate import _linear_form
 
-_ROT = ((cirq.Rx, "rx"), (cirq.Ry, "ry"), (cirq.Rz, "rz"))
-_POW = ((cirq.XPowGate, "rx"), (cirq.YPowGate, "ry"), (cirq.ZPowGate, "rz"))
-
-
-def _affine(expr, index, n):
-    """(coefficients (n,), bias) of an affine angle expression."""
-    if isinstance(expr, numbers.Number):
-        return np.zeros(n), float(expr)
-    expr = sympy.sympify(expr)
-    row = np.zeros(n)
-    for s in expr.free_symbols:
-        d = sympy.diff(expr, s)
-        if d.free_symbols:
-            raise ValueError(f"angle {expr} is not affine")
-        row[index[s]] = float(d)
-    return row, float(expr.subs({s: 0 for s in expr.free_symbols}))
+_TC_ROTATION = {cirq.rx: "rx", cirq.ry: "ry", cirq.rz: "rz"}
 
 
 def _single(gate):
     """('rx'|'ry'|'rz', angle) for a rotation, (name, None) for a fixed gate."""
-    for t, name in _ROT:
-        if isinstance(gate, t):
-            return name, gate._rads
-    for t, name in _POW:
-        if isinstance(gate, t) and gate.global_shift == -0.5:
-            return name, gate.exponent * sympy.pi
+    rotation = circuits._rotation(gate)
+    if rotation is not None:
+        builder, angle = rotation
+        return _TC_ROTATION[builder], angle
     if not cirq.is_parameterized(gate):
         for t, name in ((cirq.XPowGate, "x"), (cirq.YPowGate, "y"), (cirq.ZPowGate, "z"),
                         (cirq.HPowGate, "h")):
@@ -97,7 +79,7 @@ def translate(circuit, qubits, input_symbols, weight_symbols):
         if angle is None:
             gates.append((name, idx, None))
             continue
-        row, b = _affine(angle, sidx, len(syms))
+        row, b = _linear_form(angle, sidx, len(syms), f"operation {op!r}")
         gates.append((name, idx, len(rows)))
         rows.append(row)
         bias.append(b)
