@@ -1,5 +1,6 @@
-"""Evaluate a trained quantum model on a device:
-``python -m convert.evaluate --run RUN_DIR --backend fake_paris --images 900 --out DIR``.
+"""Evaluate a trained quantum model on a Qiskit device, image by image.
+
+    python -m convert.evaluate --run RUN_DIR --backend fake_paris --images 900 --out DIR
 
 The frozen encoder runs classically up to the angles; each image's representation
 circuit (angles + trained ansatz weights) runs on the backend (a real IBM backend
@@ -16,24 +17,17 @@ never printed or written.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
-import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import numpy as np
 
-from convert.backends import get_backend
-from convert.device_eval import read_results, run_representation_on_backend
-from models.simclr import angle_model, quantum_layer
-from tfq_ssl.data import CIFAR10_CLASSES, normalize, resolve_classes
-from tfq_ssl.layers import QuantumRepresentation
-from train import plots
-from train.probe import (PROTOCOLS, confusion_matrix, load_encoder, load_probe_head,
-                         sample_test_images, select_checkpoints)
+from tfq_ssl import cli, rundir
+from tfq_ssl.config import PROTOCOLS
+from tfq_ssl.errors import ConfigError
 
 
 def _mean(records: list[dict], stage: str, key: str) -> float | None:
@@ -58,83 +52,101 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
              recompile: bool, out_dir: str, protocol: str = "cached", seed: int = 0,
              data_dir: str | None = None, token: str | None = None,
              instance: str | None = None, channel: str | None = None) -> dict[str, Any]:
-    """Run the device evaluation; see the module docstring."""
-    config, encoder = load_encoder(run_dir, step)
-    layer = quantum_layer(encoder)
-    if layer is None:
-        raise ValueError(f"{run_dir} is a {config.model.representation!r} run; device "
-                         "evaluation needs a quantum representation network.")
-    kernel, bias = load_probe_head(run_dir, protocol, step)
+    """Run the device evaluation; see the module docstring. Holds ``out_dir``'s lock."""
+    # TensorFlow and Qiskit load only here, so the command's --help and checks are instant.
+    from convert.backends import get_backend  # noqa: PLC0415
+    from convert.device_eval import read_results, run_representation_on_backend  # noqa: PLC0415
+    from models.probe import (class_names, confusion_matrix, load_encoder,  # noqa: PLC0415
+                              sample_test_images)
+    from models.simclr import angle_model, quantum_layer  # noqa: PLC0415
+    from tfq_ssl import plots  # noqa: PLC0415
+    from tfq_ssl.data import normalize  # noqa: PLC0415
+    from tfq_ssl.layers import QuantumRepresentation  # noqa: PLC0415
+
+    config = rundir.read_config(run_dir)
+    if config.model.representation != "quantum":
+        raise ConfigError(f"{run_dir} is a {config.model.representation!r} run; device "
+                          "evaluation needs a quantum representation network.")
+    kernel, bias = rundir.read_probe_head(run_dir, protocol, step)
     backend = get_backend(backend_name, token=token, instance=instance, channel=channel)
-    os.makedirs(out_dir, exist_ok=True)
+    with rundir.locked(out_dir):
+        _, encoder = load_encoder(run_dir, step)
+        layer = quantum_layer(encoder)
+        x, labels = sample_test_images(config, images, seed, data_dir)
+        angles = angle_model(encoder).predict(normalize(x), batch_size=256, verbose=0)
+        # Reference: the same trained circuit simulated exactly (no shots, no noise).
+        exact = QuantumRepresentation(layer.width, layer.num_layers, ansatz=layer.ansatz)
+        exact.build((None, layer.width))
+        exact.ansatz_weights.assign(layer.ansatz_weights)
+        y_exact = exact(angles).numpy()
 
-    x, labels = sample_test_images(config, images, seed, data_dir)
-    angles = angle_model(encoder).predict(normalize(x), batch_size=256, verbose=0)
-    # Reference: the same trained circuit simulated exactly (no shots, no noise).
-    exact = QuantumRepresentation(layer.width, layer.num_layers, ansatz=layer.ansatz)
-    exact.build((None, layer.width))
-    exact.ansatz_weights.assign(layer.ansatz_weights)
-    y_exact = exact(angles).numpy()
-
-    start = time.perf_counter()
-    results_path = os.path.join(out_dir, "results.jsonl")
-    y_device = run_representation_on_backend(
-        angles, layer.ansatz_weights.numpy(), layer.width, layer.num_layers, layer.ansatz,
-        backend, shots, recompile, results_path, seed=seed,
-    )
-    names = [CIFAR10_CLASSES[i] for i in resolve_classes(config.data.classes)]
-    predicted = (y_device @ kernel + bias).argmax(axis=1)
-    predicted_exact = (y_exact @ kernel + bias).argmax(axis=1)
-    matrix = confusion_matrix(labels, predicted, len(names))
-    records = list(read_results(results_path).values())
-    summary = {
-        "run": os.path.abspath(run_dir), "step": step, "backend": backend.name,
-        "images": images, "shots": shots, "recompile": recompile, "seed": seed,
-        "probe_protocol": protocol,
-        "device_accuracy": float(np.mean(predicted == labels)),
-        "statevector_accuracy": float(np.mean(predicted_exact == labels)),
-        "agreement_with_statevector": float(np.mean(predicted == predicted_exact)),
-        "mean_abs_expectation_error": float(np.mean(np.abs(y_device - y_exact))),
-        "gates": gate_summary(records),
-        "seconds_this_invocation": round(time.perf_counter() - start, 1),
-        "class_names": names, "confusion_matrix": matrix.tolist(),
-    }
-    with open(os.path.join(out_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
-    plots.plot_confusion_matrix(
-        matrix, names, os.path.join(out_dir, "confusion.png"),
-        f"{backend.name}, {images} images: {100 * summary['device_accuracy']:.1f}%")
+        start = time.perf_counter()
+        results_path = os.path.join(out_dir, "results.jsonl")
+        y_device = run_representation_on_backend(
+            angles, layer.ansatz_weights.numpy(), layer.width, layer.num_layers, layer.ansatz,
+            backend, shots, recompile, results_path, seed=seed,
+        )
+        names = class_names(config)
+        predicted = (y_device @ kernel + bias).argmax(axis=1)
+        predicted_exact = (y_exact @ kernel + bias).argmax(axis=1)
+        matrix = confusion_matrix(labels, predicted, len(names))
+        records = list(read_results(results_path).values())
+        summary = {
+            "run": os.path.abspath(run_dir), "step": step, "backend": backend.name,
+            "images": images, "shots": shots, "recompile": recompile, "seed": seed,
+            "probe_protocol": protocol,
+            "device_accuracy": float(np.mean(predicted == labels)),
+            "statevector_accuracy": float(np.mean(predicted_exact == labels)),
+            "agreement_with_statevector": float(np.mean(predicted == predicted_exact)),
+            "mean_abs_expectation_error": float(np.mean(np.abs(y_device - y_exact))),
+            "gates": gate_summary(records),
+            "seconds_this_invocation": round(time.perf_counter() - start, 1),
+            "class_names": names, "confusion_matrix": matrix.tolist(),
+        }
+        rundir.atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
+        plots.plot_confusion_matrix(
+            matrix, names, os.path.join(out_dir, "confusion.png"),
+            f"{backend.name}, {images} images: {100 * summary['device_accuracy']:.1f}%")
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", required=True, help="pretraining run folder (probed)")
-    parser.add_argument("--checkpoint", default="latest", help="a step, or latest")
-    parser.add_argument("--backend", required=True,
-                        help="statevector, fake_paris (or another fake_*), or an IBM backend name")
-    parser.add_argument("--images", type=int, default=900)
-    parser.add_argument("--shots", type=int, default=100)
+def build_parser() -> cli.ArgumentParser:
+    description, epilog = cli.describe(__doc__)
+    parser = cli.ArgumentParser(prog="python -m convert.evaluate", description=description,
+                                epilog=epilog)
+    parser.add_argument("--run", required=True, metavar="RUN_DIR",
+                        help="pretraining run folder of a quantum model, probed")
+    parser.add_argument("--checkpoint", default="latest", help="a step, or latest (default)")
+    parser.add_argument("--backend", required=True, metavar="DEVICE",
+                        help="statevector, fake_paris (or another fake_*), or an IBM backend "
+                             "name such as ibm_brisbane (token from QISKIT_IBM_TOKEN or a "
+                             "saved account)")
+    parser.add_argument("--images", type=cli.positive_int, default=900,
+                        help="random test images (default 900, as the paper)")
+    parser.add_argument("--shots", type=cli.positive_int, default=100,
+                        help="shots per image (default 100, as the paper)")
     parser.add_argument("--recompile", action="store_true",
                         help="per-image recompilation to a shallower circuit (>= 99%% overlap)")
     parser.add_argument("--protocol", default="cached", choices=PROTOCOLS,
-                        help="which probe's trained head classifies")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir")
+                        help="which probe's trained head classifies (default cached)")
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0,
+                        help="seed of the image sample, the transpiler and fake-device noise")
+    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
     parser.add_argument("--instance", help="IBM Cloud instance (default: the saved account's)")
     parser.add_argument("--channel", help="Qiskit Runtime channel (default: the saved account's)")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    if args.images < 1 or args.shots < 1:
-        parser.error("--images and --shots must be >= 1.")
-    try:
-        [step] = select_checkpoints(args.run, args.checkpoint)
-        summary = evaluate(args.run, step, args.backend, args.images, args.shots,
-                           args.recompile, args.out, args.protocol, args.seed, args.data_dir,
-                           token=os.environ.get("QISKIT_IBM_TOKEN"), instance=args.instance,
-                           channel=args.channel)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        parser.exit(2, f"error: {err}\n")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="results folder (rerun the same command to resume)")
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    rundir.read_config(args.run)
+    [step] = rundir.select_checkpoints(args.run, args.checkpoint)
+    summary = evaluate(args.run, step, args.backend, args.images, args.shots,
+                       args.recompile, args.out, args.protocol, args.seed, args.data_dir,
+                       token=os.environ.get("QISKIT_IBM_TOKEN"), instance=args.instance,
+                       channel=args.channel)
     g = summary["gates"]
     print(f"{summary['backend']}: device accuracy {100 * summary['device_accuracy']:.2f}% vs "
           f"statevector {100 * summary['statevector_accuracy']:.2f}% on {args.images} images")
@@ -142,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
           f"recompiled {g['recompiled']['two_qubit']}; overlap mean {g['overlap_mean']:.4f}")
     print(f"written: {os.path.abspath(args.out)}/summary.json, confusion.png, results.jsonl")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("convert.evaluate", _main, argv)
 
 
 if __name__ == "__main__":

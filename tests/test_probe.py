@@ -10,15 +10,16 @@ from models.probe import linear_probe
 from models.simclr import build_encoder
 from tests.helpers import generated_images, tiny_config, view_pairs
 from tfq_ssl.config import ProbeConfig
-from train import pretrain as pretrain_lib
-from train import probe as probe_lib
+from models import probe as probe_lib
+from models.pretraining import pretrain
+from tfq_ssl import rundir
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     run_dir = str(tmp_path_factory.mktemp("run"))
     config = tiny_config("quantum", steps=2, save_every=1, hs_metrics=False)
-    pretrain_lib.pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
+    pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
     return run_dir
 
 
@@ -54,9 +55,9 @@ def test_probe_beats_chance_and_resumes(tiny_run, protocol, monkeypatch):
     assert len(result["test_accuracy_per_epoch"]) == probe.epochs
     matrix = np.array(result["confusion_matrix"])
     assert matrix.shape == (2, 2) and matrix.sum() == 48
-    path = probe_lib.result_path(tiny_run, protocol, 2)
+    path = rundir.probe_result_path(tiny_run, probe, 2)
     assert os.path.exists(path) and os.path.exists(path.replace(".json", ".head.npz"))
-    kernel, bias = probe_lib.load_probe_head(tiny_run, protocol, 2)
+    kernel, bias = rundir.read_probe_head(tiny_run, protocol, 2)
     assert kernel.shape == (2, 2) and bias.shape == (2,)
 
     # A rerun skips the probed checkpoint (training it again would fail here).
@@ -66,13 +67,13 @@ def test_probe_beats_chance_and_resumes(tiny_run, protocol, monkeypatch):
 
 
 def test_select_checkpoints(tiny_run):
-    assert probe_lib.select_checkpoints(tiny_run, "all") == [1, 2]
-    assert probe_lib.select_checkpoints(tiny_run, "latest") == [2]
-    assert probe_lib.select_checkpoints(tiny_run, "1") == [1]
+    assert rundir.select_checkpoints(tiny_run, "all") == [1, 2]
+    assert rundir.select_checkpoints(tiny_run, "latest") == [2]
+    assert rundir.select_checkpoints(tiny_run, "1") == [1]
     with pytest.raises(ValueError, match="no checkpoints for steps"):
-        probe_lib.select_checkpoints(tiny_run, "7")
+        rundir.select_checkpoints(tiny_run, "7")
     with pytest.raises(ValueError, match="all, latest"):
-        probe_lib.select_checkpoints(tiny_run, "first")
+        rundir.select_checkpoints(tiny_run, "first")
 
 
 def test_summary_reports_final_and_best():

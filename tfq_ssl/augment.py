@@ -13,12 +13,12 @@ it can also be called as ``augment(image)``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 
 import tensorflow as tf
 
+from tfq_ssl.config import AugmentConfig
 from tfq_ssl.data import normalize, to_float
 
 __all__ = [
@@ -37,79 +37,6 @@ __all__ = [
 
 Seed = tf.Tensor
 _MAX_SEED = 2**31 - 1
-
-
-@dataclasses.dataclass(frozen=True)
-class AugmentConfig:
-    """Settings of the SimCLR augmentation pipeline (defaults: SimCLR for CIFAR-10).
-
-    Attributes:
-        crop_scale: (min, max) fraction of the image area kept by the random resized
-            crop. ``(0.2, 1.0)`` for pretraining; the paper's linear-probe protocol
-            uses ``(0.08, 1.0)``; ``(1.0, 1.0)`` keeps the whole image.
-        crop_ratio: (min, max) aspect ratio of the crop.
-        jitter_strength: colour-jitter strength ``s``: brightness, contrast and
-            saturation factors are drawn from ``[1 - 0.8 s, 1 + 0.8 s]``, the hue shift
-            from ``[-0.2 s, 0.2 s]`` (SimCLR; ``s = 0.5`` gives 0.4/0.4/0.4/0.1).
-        jitter_random_order: apply the four jitter ops in a random order.
-        p_jitter: probability of colour jitter.
-        p_grayscale: probability of converting to grayscale (3 equal channels).
-        p_flip: probability of a horizontal flip.
-        rotation_degrees: rotate by a uniform angle in ``±rotation_degrees``
-            (reflect padding); ``0`` turns rotation off.
-        blur: apply Gaussian blur (sigma uniform in ``[0.1, 2.0]``) with ``p_blur``.
-        p_blur: probability of blur when ``blur`` is on.
-        blur_kernel_size: odd kernel size of the blur (SimCLR: 10 % of the image side).
-        normalize: finish with CIFAR-10 mean/std normalisation (see :func:`normalize`);
-            otherwise return floats in ``[0, 1]``.
-        image_size: output side length.
-    """
-
-    crop_scale: tuple[float, float] = (0.2, 1.0)
-    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
-    jitter_strength: float = 0.5
-    jitter_random_order: bool = True
-    p_jitter: float = 0.8
-    p_grayscale: float = 0.2
-    p_flip: float = 0.5
-    rotation_degrees: float = 0.0
-    blur: bool = False
-    p_blur: float = 0.5
-    blur_kernel_size: int = 3
-    normalize: bool = True
-    image_size: int = 32
-
-    def __post_init__(self):
-        # Accept lists (as read back from a JSON config) but store hashable tuples.
-        for name in ("crop_scale", "crop_ratio"):
-            value = tuple(float(v) for v in getattr(self, name))
-            if len(value) != 2:
-                raise ValueError(f"{name} must be a (min, max) pair, got {getattr(self, name)!r}.")
-            object.__setattr__(self, name, value)
-        lo, hi = self.crop_scale
-        if not 0.0 < lo <= hi <= 1.0:
-            raise ValueError(
-                f"crop_scale must satisfy 0 < min <= max <= 1, got {self.crop_scale!r}."
-            )
-        lo, hi = self.crop_ratio
-        if not 0.0 < lo <= hi:
-            raise ValueError(f"crop_ratio must satisfy 0 < min <= max, got {self.crop_ratio!r}.")
-        for name in ("p_jitter", "p_grayscale", "p_flip", "p_blur"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}.")
-        if self.jitter_strength < 0:
-            raise ValueError(f"jitter_strength must be >= 0, got {self.jitter_strength!r}.")
-        if self.rotation_degrees < 0:
-            raise ValueError(
-                f"rotation_degrees must be >= 0 (0 = off), got {self.rotation_degrees!r}."
-            )
-        if self.blur_kernel_size < 1 or self.blur_kernel_size % 2 == 0:
-            raise ValueError(
-                f"blur_kernel_size must be a positive odd integer, got {self.blur_kernel_size!r}."
-            )
-        if self.image_size < 1:
-            raise ValueError(f"image_size must be >= 1, got {self.image_size!r}.")
 
 
 def random_apply(

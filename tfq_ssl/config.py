@@ -8,12 +8,142 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import os
 import typing
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-from tfq_ssl.augment import AugmentConfig
+from tfq_ssl.errors import ConfigError
+
+
+CIFAR10_CLASSES: tuple[str, ...] = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+Classes = typing.Union[int, Sequence[int], None]
+
+
+def resolve_classes(classes: Classes, num_total: int = 10) -> list[int]:
+    """Turns a class selection into an explicit list of label ids.
+
+    Args:
+        classes: ``None`` for all classes; an int ``N`` for the first ``N`` classes
+            (the paper's 5-class experiment is ``5``); or a sequence of distinct ids
+            in ``[0, num_total)``, whose order fixes the remapped labels.
+        num_total: number of classes in the dataset.
+
+    Returns:
+        The selected label ids, in order.
+
+    Raises:
+        ValueError: if ``classes`` is of the wrong type, empty, out of range or
+            holds duplicates.
+    """
+    if classes is None:
+        return list(range(num_total))
+    if isinstance(classes, bool):
+        raise ConfigError(f"classes must be None, an int or a sequence of ints, got {classes!r}.")
+    if isinstance(classes, numbers.Integral):
+        if not 1 <= classes <= num_total:
+            raise ConfigError(f"classes as a count must lie in [1, {num_total}], got {classes}.")
+        return list(range(int(classes)))
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
+        raise ConfigError(f"classes must be None, an int or a sequence of ints, got {classes!r}.")
+    ids = list(classes)
+    if not ids:
+        raise ConfigError("classes must not be empty; pass None for all classes.")
+    for c in ids:
+        if isinstance(c, bool) or not isinstance(c, numbers.Integral) or not 0 <= c < num_total:
+            raise ConfigError(
+                f"class ids must be integers in [0, {num_total}), got {c!r} in {ids!r}."
+            )
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"class ids must be unique, got {ids!r}.")
+    return [int(c) for c in ids]
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Settings of the SimCLR augmentation pipeline (defaults: SimCLR for CIFAR-10).
+
+    Attributes:
+        crop_scale: (min, max) fraction of the image area kept by the random resized
+            crop. ``(0.2, 1.0)`` for pretraining; the paper's linear-probe protocol
+            uses ``(0.08, 1.0)``; ``(1.0, 1.0)`` keeps the whole image.
+        crop_ratio: (min, max) aspect ratio of the crop.
+        jitter_strength: colour-jitter strength ``s``: brightness, contrast and
+            saturation factors are drawn from ``[1 - 0.8 s, 1 + 0.8 s]``, the hue shift
+            from ``[-0.2 s, 0.2 s]`` (SimCLR; ``s = 0.5`` gives 0.4/0.4/0.4/0.1).
+        jitter_random_order: apply the four jitter ops in a random order.
+        p_jitter: probability of colour jitter.
+        p_grayscale: probability of converting to grayscale (3 equal channels).
+        p_flip: probability of a horizontal flip.
+        rotation_degrees: rotate by a uniform angle in ``±rotation_degrees``
+            (reflect padding); ``0`` turns rotation off.
+        blur: apply Gaussian blur (sigma uniform in ``[0.1, 2.0]``) with ``p_blur``.
+        p_blur: probability of blur when ``blur`` is on.
+        blur_kernel_size: odd kernel size of the blur (SimCLR: 10 % of the image side).
+        normalize: finish with CIFAR-10 mean/std normalisation (see :func:`normalize`);
+            otherwise return floats in ``[0, 1]``.
+        image_size: output side length.
+    """
+
+    crop_scale: tuple[float, float] = (0.2, 1.0)
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    jitter_strength: float = 0.5
+    jitter_random_order: bool = True
+    p_jitter: float = 0.8
+    p_grayscale: float = 0.2
+    p_flip: float = 0.5
+    rotation_degrees: float = 0.0
+    blur: bool = False
+    p_blur: float = 0.5
+    blur_kernel_size: int = 3
+    normalize: bool = True
+    image_size: int = 32
+
+    def __post_init__(self):
+        # Accept lists (as read back from a JSON config) but store hashable tuples.
+        for name in ("crop_scale", "crop_ratio"):
+            value = tuple(float(v) for v in getattr(self, name))
+            if len(value) != 2:
+                raise ConfigError(f"{name} must be a (min, max) pair, got {getattr(self, name)!r}.")
+            object.__setattr__(self, name, value)
+        lo, hi = self.crop_scale
+        if not 0.0 < lo <= hi <= 1.0:
+            raise ConfigError(
+                f"crop_scale must satisfy 0 < min <= max <= 1, got {self.crop_scale!r}."
+            )
+        lo, hi = self.crop_ratio
+        if not 0.0 < lo <= hi:
+            raise ConfigError(f"crop_ratio must satisfy 0 < min <= max, got {self.crop_ratio!r}.")
+        for name in ("p_jitter", "p_grayscale", "p_flip", "p_blur"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} must be a probability in [0, 1], got {value!r}.")
+        if self.jitter_strength < 0:
+            raise ConfigError(f"jitter_strength must be >= 0, got {self.jitter_strength!r}.")
+        if self.rotation_degrees < 0:
+            raise ConfigError(
+                f"rotation_degrees must be >= 0 (0 = off), got {self.rotation_degrees!r}."
+            )
+        if self.blur_kernel_size < 1 or self.blur_kernel_size % 2 == 0:
+            raise ConfigError(
+                f"blur_kernel_size must be a positive odd integer, got {self.blur_kernel_size!r}."
+            )
+        if self.image_size < 1:
+            raise ConfigError(f"image_size must be >= 1, got {self.image_size!r}.")
 
 
 @dataclass(frozen=True)
@@ -144,105 +274,256 @@ class ProbeConfig:
     seed: int = 0
 
 
+# Allowed values, by key (the layer and the model builders check the same sets).
+REPRESENTATIONS = ("quantum", "classical", "identity")
+ANSATZE = ("ring", "all_to_all")
+DIFFERENTIATORS = ("adjoint", "parameter_shift")
+BACKENDS = ("tfq", "statevector", "tensornet")
+RESNET_DEPTHS = (10, 18, 34)
+STEMS = ("imagenet", "cifar")
+PROTOCOLS = ("paper", "cached")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _at_least(key: str, value: Any, minimum: int) -> None:
+    if not _is_int(value) or value < minimum:
+        raise ConfigError(f"{key}={value!r}: must be an integer >= {minimum}.")
+
+
+def _positive(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"{key}={value!r}: must be a number > 0.")
+
+
+def _one_of(key: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r}: must be one of {', '.join(map(repr, allowed))}.")
+
+
+def check_model(model: "ModelConfig", prefix: str = "model.") -> None:
+    """Raise :class:`ConfigError` for a value or a combination the model cannot build."""
+    _one_of(f"{prefix}representation", model.representation, REPRESENTATIONS)
+    _at_least(f"{prefix}width", model.width, 1)
+    _at_least(f"{prefix}layers", model.layers, 1)
+    _one_of(f"{prefix}resnet_depth", model.resnet_depth, RESNET_DEPTHS)
+    _one_of(f"{prefix}stem", model.stem, STEMS)
+    if model.representation != "quantum":
+        return
+    _one_of(f"{prefix}ansatz", model.ansatz, ANSATZE)
+    _one_of(f"{prefix}differentiator", model.differentiator, DIFFERENTIATORS)
+    _one_of(f"{prefix}backend", model.backend, BACKENDS)
+    if model.shots is not None:
+        _at_least(f"{prefix}shots", model.shots, 1)
+    noise = model.noise
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
+        raise ConfigError(f"{prefix}noise={noise!r}: must be a probability in [0, 1).")
+    if model.shots is not None and model.differentiator == "adjoint":
+        raise ConfigError(
+            f"{prefix}shots={model.shots} with {prefix}differentiator='adjoint': adjoint is "
+            f"exact-only; set {prefix}differentiator=parameter_shift for sampled runs.")
+    if model.backend == "tensornet" and (model.shots is not None or model.ansatz != "ring"):
+        raise ConfigError(
+            f"{prefix}backend='tensornet' computes exact expectations of the ring ansatz "
+            f"(got {prefix}shots={model.shots}, {prefix}ansatz={model.ansatz!r}); use "
+            f"{prefix}backend=statevector for sampled runs or the all-to-all ansatz.")
+    if noise and (model.differentiator != "parameter_shift" or model.backend != "tfq"):
+        raise ConfigError(
+            f"{prefix}noise={noise} runs on TFQ's noisy simulator, which needs "
+            f"{prefix}differentiator=parameter_shift and {prefix}backend=tfq "
+            f"(got {model.differentiator!r}, {model.backend!r}).")
+
+
+def check_run(config: "RunConfig") -> None:
+    """Validate a whole run config; the error names the key, the value and what is allowed."""
+    if not isinstance(config.name, str) or not config.name:
+        raise ConfigError(f"name={config.name!r}: must be a non-empty string.")
+    data = config.data
+    if data.dataset != "cifar10":
+        raise ConfigError(f"data.dataset={data.dataset!r}: only 'cifar10' is supported.")
+    try:
+        resolve_classes(data.classes, len(CIFAR10_CLASSES))
+    except ConfigError as err:
+        raise ConfigError(f"data.classes={data.classes!r}: {err}") from None
+    if len(resolve_classes(data.classes, len(CIFAR10_CLASSES))) < 2:
+        raise ConfigError(f"data.classes={data.classes!r}: a linear probe needs >= 2 classes.")
+    _at_least("data.shuffle_buffer", data.shuffle_buffer, 1)
+    check_model(config.model)
+    train = config.train
+    _at_least("train.batch_size", train.batch_size, 2)  # NT-Xent needs negatives
+    _at_least("train.steps", train.steps, 1)
+    _at_least("train.save_every", train.save_every, 1)
+    _at_least("train.hs_batch", train.hs_batch, 1)
+    _positive("train.learning_rate", train.learning_rate)
+    _positive("train.temperature", train.temperature)
+    if train.weight_decay < 0:
+        raise ConfigError(f"train.weight_decay={train.weight_decay!r}: must be >= 0.")
+    if not _is_int(train.seed) or train.seed < 0:
+        raise ConfigError(f"train.seed={train.seed!r}: must be an integer >= 0.")
+
+
+def check_probe(probe: ProbeConfig) -> None:
+    """Validate probe settings (see :func:`check_run`)."""
+    _one_of("protocol", probe.protocol, PROTOCOLS)
+    _at_least("epochs", probe.epochs, 1)
+    _at_least("batch_size", probe.batch_size, 1)
+    _positive("learning_rate", probe.learning_rate)
+    if any(not 0 < m <= 1 for m in probe.milestones):
+        raise ConfigError(f"milestones={probe.milestones!r}: must be fractions in (0, 1].")
+
+
 def to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a (nested) config dataclass."""
     return dataclasses.asdict(config)
 
 
-def _coerce(tp: Any, value: Any, where: str) -> Any:
+def _coerce(tp: Any, value: Any, where: str, complete: bool) -> Any:
     """Turn a JSON value into the annotated field type (tuples come back as lists)."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object, got {value!r}.")
-        return from_dict(tp, value, where)
+            raise ConfigError(f"{where}: expected an object, got {value!r}.")
+        return from_dict(tp, value, where, complete=complete)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
-                return _coerce(arg, value, where)
-            except (TypeError, ValueError) as err:
-                errors.append(str(err))
-        raise ValueError(f"{where}: {value!r} fits none of {tp}.")
+                return _coerce(arg, value, where, complete)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{where}: {value!r} fits none of {tp}.")
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
-            raise ValueError(f"{where}: expected a list, got {value!r}.")
+            raise ConfigError(f"{where}: expected a list, got {value!r}.")
         inner = args[0] if args else Any
         if len(args) == 2 and args[1] is Ellipsis or len(args) == 1:
-            return tuple(_coerce(inner, v, where) for v in value)
+            return tuple(_coerce(inner, v, where, complete) for v in value)
         if len(args) != len(value):
-            raise ValueError(f"{where}: expected {len(args)} items, got {value!r}.")
-        return tuple(_coerce(a, v, where) for a, v in zip(args, value))
+            raise ConfigError(f"{where}: expected {len(args)} items, got {value!r}.")
+        return tuple(_coerce(a, v, where, complete) for a, v in zip(args, value))
     if tp is Any:
         return value
     if tp is bool:
         if not isinstance(value, bool):
-            raise ValueError(f"{where}: expected true/false, got {value!r}.")
+            raise ConfigError(f"{where}: expected true/false, got {value!r}.")
         return value
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{where}: expected an integer, got {value!r}.")
+        if not _is_int(value):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}.")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{where}: expected a number, got {value!r}.")
+            raise ConfigError(f"{where}: expected a number, got {value!r}.")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ValueError(f"{where}: expected a string, got {value!r}.")
+            raise ConfigError(f"{where}: expected a string, got {value!r}.")
         return value
     return value
 
 
-def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
-    """Build a config dataclass from a dict, checking names and types."""
+def from_dict(cls: type, data: dict[str, Any], where: str = "config", *,
+              complete: bool = False) -> Any:
+    """Build a config dataclass from a dict, checking names and types.
+
+    Args:
+        cls: the dataclass.
+        data: its fields (nested dicts for nested dataclasses).
+        where: name of ``data`` in error messages.
+        complete: every field must be present (a saved file); otherwise missing
+            fields take their defaults.
+
+    Raises:
+        ConfigError: unknown, missing or mistyped fields; a :class:`RunConfig` that
+            fails :func:`check_run`.
+    """
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(names)}.")
-    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
-    return cls(**kwargs)
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(names)}.")
+    if complete:
+        missing = _missing(cls, data, where)
+        if missing:
+            raise ConfigError(f"{where}: missing field(s) {missing}; a saved config lists "
+                              "every field (compare with a config.json that pretrain wrote).")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}", complete) for k, v in data.items()}
+    try:
+        config = cls(**kwargs)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
+    if cls is RunConfig:
+        check_run(config)
+    return config
+
+
+def _missing(cls: type, data: dict[str, Any], where: str) -> list[str]:
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            out.append(f"{where}.{f.name}")
+        elif dataclasses.is_dataclass(hints[f.name]) and isinstance(data[f.name], dict):
+            out += _missing(hints[f.name], data[f.name], f"{where}.{f.name}")
+    return out
 
 
 def save_json(config: RunConfig, path: str) -> None:
     """Write ``config`` as JSON atomically (a crash never leaves half a file)."""
-    tmp = f"{path}.tmp"
+    tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:
         json.dump(to_dict(config), f, indent=2, sort_keys=True)
         f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
 def load_json(path: str) -> RunConfig:
-    """Read a ``RunConfig`` saved by ``save_json``."""
-    with open(path) as f:
-        return from_dict(RunConfig, json.load(f))
+    """Read a ``RunConfig`` saved by ``save_json``; every field must be present.
+
+    Raises:
+        ConfigError: the file is missing, not JSON, or not a complete valid config.
+    """
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder; give its config.json.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path} is not valid JSON ({err}).") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object, got {type(data).__name__}.")
+    return from_dict(RunConfig, data, where=path, complete=True)
 
 
 def override(config: RunConfig, assignments: list[str]) -> RunConfig:
     """Apply ``section.key=value`` overrides; values are parsed as JSON when they can be.
 
     Example: ``["model.width=4", "train.steps=10", "data.classes=[0, 1]"]``.
+    The result is validated whole (:func:`check_run`).
     """
     data = to_dict(config)
     for item in assignments:
         if "=" not in item:
-            raise ValueError(f"override {item!r} must look like section.key=value.")
+            raise ConfigError(f"override {item!r} must look like section.key=value.")
         key, raw = item.split("=", 1)
         parts = key.strip().split(".")
         node = data
         for part in parts[:-1]:
             if not isinstance(node, dict) or part not in node:
-                raise ValueError(f"override {item!r}: no section {part!r} in the config.")
+                raise ConfigError(f"override {item!r}: no section {part!r} in the config.")
             node = node[part]
         if not isinstance(node, dict) or parts[-1] not in node:
-            raise ValueError(
+            raise ConfigError(
                 f"override {item!r}: no key {parts[-1]!r}; valid keys: "
                 f"{sorted(node) if isinstance(node, dict) else []}."
             )

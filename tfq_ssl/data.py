@@ -17,67 +17,18 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-CIFAR10_CLASSES: tuple[str, ...] = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
+from tfq_ssl.config import CIFAR10_CLASSES, Classes, resolve_classes
+from tfq_ssl.errors import UserError
+
 # Per-channel statistics of the CIFAR-10 training set on the [0, 1] scale.
 CIFAR10_MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
 
-Classes = int | Sequence[int] | None
 Augment = Callable[..., tf.Tensor]
 
 
-class DatasetUnavailableError(RuntimeError):
+class DatasetUnavailableError(UserError, RuntimeError):
     """The dataset is neither in the TFDS data directory nor downloadable."""
-
-
-def resolve_classes(classes: Classes, num_total: int = 10) -> list[int]:
-    """Turns a class selection into an explicit list of label ids.
-
-    Args:
-        classes: ``None`` for all classes; an int ``N`` for the first ``N`` classes
-            (the paper's 5-class experiment is ``5``); or a sequence of distinct ids
-            in ``[0, num_total)``, whose order fixes the remapped labels.
-        num_total: number of classes in the dataset.
-
-    Returns:
-        The selected label ids, in order.
-
-    Raises:
-        ValueError: if ``classes`` is of the wrong type, empty, out of range or
-            holds duplicates.
-    """
-    if classes is None:
-        return list(range(num_total))
-    if isinstance(classes, bool):
-        raise ValueError(f"classes must be None, an int or a sequence of ints, got {classes!r}.")
-    if isinstance(classes, (int, np.integer)):
-        if not 1 <= classes <= num_total:
-            raise ValueError(f"classes as a count must lie in [1, {num_total}], got {classes}.")
-        return list(range(int(classes)))
-    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
-        raise ValueError(f"classes must be None, an int or a sequence of ints, got {classes!r}.")
-    ids = list(classes)
-    if not ids:
-        raise ValueError("classes must not be empty; pass None for all classes.")
-    for c in ids:
-        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < num_total:
-            raise ValueError(
-                f"class ids must be integers in [0, {num_total}), got {c!r} in {ids!r}."
-            )
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"class ids must be unique, got {ids!r}.")
-    return [int(c) for c in ids]
 
 
 def select_classes(
@@ -233,10 +184,13 @@ def _accepts_seed(fn: Callable) -> bool:
         return False
 
 
-def _seeded_map(ds: tf.data.Dataset, seed: int, fn: Callable) -> tf.data.Dataset:
-    """Maps ``fn(image, label, seed)`` with a stateless seed (shape ``[2]``) per element."""
+def _seeded_map(ds: tf.data.Dataset, seed: int, fn: Callable, skip: int = 0) -> tf.data.Dataset:
+    """Maps ``fn(image, label, seed)`` with a stateless seed (shape ``[2]``) per element.
+
+    ``skip`` drops that many leading elements before ``fn`` runs on any of them.
+    """
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    ds = tf.data.Dataset.zip((ds, seeds))
+    ds = tf.data.Dataset.zip((ds, seeds)).skip(skip)
     return ds.map(lambda example, s: fn(*example, s), num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -257,6 +211,7 @@ def pretraining_dataset(
     seed: int,
     shuffle_buffer: int = 10000,
     repeat: bool = True,
+    skip_batches: int = 0,
 ) -> tf.data.Dataset:
     """Batches of two independently augmented views per image, for SimCLR pretraining.
 
@@ -272,6 +227,9 @@ def pretraining_dataset(
         seed: seed of the shuffle and of the augmentation draws.
         shuffle_buffer: shuffle buffer size; larger than the dataset = full shuffle.
         repeat: repeat forever (give ``model.fit`` a ``steps_per_epoch``).
+        skip_batches: start at this batch of the stream (a resumed run); the skipped
+            images are shuffled past but never augmented, and the batches that follow
+            equal those of the unskipped stream.
 
     Returns:
         Dataset of ``((view1, view2), label)``.
@@ -295,9 +253,9 @@ def pretraining_dataset(
             )
             return views, tf.cast(label, tf.int32)
 
-        ds = _seeded_map(ds, seed, pair)
+        ds = _seeded_map(ds, seed, pair, skip=skip_batches * batch_size)
     else:
-        ds = ds.map(
+        ds = ds.skip(skip_batches * batch_size).map(
             lambda image, label: (
                 (tf.cast(augment(image), tf.float32), tf.cast(augment(image), tf.float32)),
                 tf.cast(label, tf.int32),

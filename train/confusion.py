@@ -1,53 +1,73 @@
-"""Confusion matrix of a probed checkpoint (paper Fig. 6):
-``python -m train.confusion --run RUN_DIR [--checkpoint STEP] --images 900``."""
+"""Confusion matrix of a probed checkpoint on random test images (paper Fig. 6).
+
+    python -m train.confusion --run RUN_DIR [--checkpoint STEP|latest] [--images 900]
+
+The probe head trained by train.probe classifies the frozen encoder's
+representations of --images random test images (seeded); the matrix is drawn to
+RUN_DIR/probe/<protocol>/confusion-STEP.png with its counts beside it as .json.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 
-import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
-import numpy as np
-
-from tfq_ssl.data import CIFAR10_CLASSES, normalize, resolve_classes
-from train import plots
-from train.probe import (PROTOCOLS, confusion_matrix, load_encoder, load_probe_head,
-                         sample_test_images, select_checkpoints)
+from tfq_ssl import cli, rundir
+from tfq_ssl.config import PROTOCOLS
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", required=True)
-    parser.add_argument("--checkpoint", default="latest", help="a step, or latest")
+def build_parser() -> cli.ArgumentParser:
+    description, epilog = cli.describe(__doc__)
+    parser = cli.ArgumentParser(prog="python -m train.confusion", description=description,
+                                epilog=epilog)
+    parser.add_argument("--run", required=True, metavar="RUN_DIR", help="a probed run folder")
+    parser.add_argument("--checkpoint", default="latest", help="a step, or latest (default)")
     parser.add_argument("--protocol", default="cached", choices=PROTOCOLS,
-                        help="which probe's head to use")
-    parser.add_argument("--images", type=int, default=900)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir")
-    parser.add_argument("--out", help="PNG path (default RUN/probe/PROTOCOL/confusion-STEP.png)")
-    args = parser.parse_args(argv)
-    try:
-        [step] = select_checkpoints(args.run, args.checkpoint)
-        kernel, bias = load_probe_head(args.run, args.protocol, step)
-    except (ValueError, FileNotFoundError) as err:
-        parser.error(str(err))
-    config, encoder = load_encoder(args.run, step)
-    images, labels = sample_test_images(config, args.images, args.seed, args.data_dir)
-    y = encoder.predict(normalize(images), batch_size=256, verbose=0)
-    predictions = (y @ kernel + bias).argmax(axis=1)
-    names = [CIFAR10_CLASSES[i] for i in resolve_classes(config.data.classes)]
-    matrix = confusion_matrix(labels, predictions, len(names))
-    accuracy = float(np.mean(predictions == labels))
-    out = args.out or os.path.join(args.run, "probe", args.protocol, f"confusion-{step:05d}.png")
-    plots.plot_confusion_matrix(matrix, names, out,
-                                f"step {step}, {args.images} test images: {100 * accuracy:.1f}%")
-    with open(out.replace(".png", ".json"), "w") as f:
-        json.dump({"step": step, "images": args.images, "seed": args.seed, "accuracy": accuracy,
-                   "class_names": names, "confusion_matrix": matrix.tolist()}, f, indent=1)
+                        help="which probe's head classifies (default cached)")
+    parser.add_argument("--images", type=cli.positive_int, default=900,
+                        help="random test images (default 900, as the paper)")
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0,
+                        help="seed of the image sample")
+    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
+    parser.add_argument("--out", metavar="PNG",
+                        help="PNG path (default RUN/probe/PROTOCOL/confusion-STEP.png)")
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    rundir.read_config(args.run)
+    [step] = rundir.select_checkpoints(args.run, args.checkpoint)
+    kernel, bias = rundir.read_probe_head(args.run, args.protocol, step)
+    folder = os.path.dirname(rundir.find_probe_head(args.run, args.protocol, step))
+
+    from models.probe import (class_names, confusion_matrix, load_encoder,  # noqa: PLC0415
+                              sample_test_images)
+    from tfq_ssl import plots  # noqa: PLC0415
+    from tfq_ssl.data import normalize  # noqa: PLC0415
+
+    with rundir.locked(args.run):
+        config, encoder = load_encoder(args.run, step)
+        images, labels = sample_test_images(config, args.images, args.seed, args.data_dir)
+        y = encoder.predict(normalize(images), batch_size=256, verbose=0)
+        predictions = (y @ kernel + bias).argmax(axis=1)
+        names = class_names(config)
+        matrix = confusion_matrix(labels, predictions, len(names))
+        accuracy = float((predictions == labels).mean())
+        out = args.out or os.path.join(folder, f"confusion-{step:05d}.png")
+        plots.plot_confusion_matrix(matrix, names, out,
+                                    f"step {step}, {args.images} test images: {100 * accuracy:.1f}%")
+        rundir.atomic_write_json(out.removesuffix(".png") + ".json", {
+            "step": step, "images": args.images, "seed": args.seed, "accuracy": accuracy,
+            "class_names": names, "confusion_matrix": matrix.tolist()})
     print(f"accuracy {100 * accuracy:.2f}% on {args.images} test images; wrote {out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("train.confusion", _main, argv)
 
 
 if __name__ == "__main__":

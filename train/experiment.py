@@ -1,10 +1,13 @@
-"""The paper's experiments over seeds: ``python -m train.experiment --spec fig5 --out EXP_DIR``.
+"""The paper's experiments over seeds, pretrained, probed and aggregated.
 
-For every model variant and seed of a spec: pretrain (``train.pretrain``), probe every
-checkpoint (``train.probe``), then aggregate mean ± std across seeds per checkpoint
-and write ``EXP_DIR/<spec>.png`` and ``EXP_DIR/<spec>.md`` beside the paper's figures.
-Each run is a separate process (``--jobs N`` runs N at once); finished runs and
-probes are reused, so an interrupted experiment continues where it stopped.
+    python -m train.experiment --spec fig5 --out EXP_DIR [--seeds 6] [--jobs 2]
+
+For every model variant and seed of a spec: pretrain (train.pretrain), probe every
+checkpoint (train.probe), then aggregate mean ± std across seeds per checkpoint and
+write EXP_DIR/<spec>.png and EXP_DIR/<spec>.md beside the paper's figures. Each run
+is a separate process (--jobs N runs N at once) that logs to its run folder's
+experiment.log; finished runs and probes are reused, so an interrupted experiment
+continues where it stopped. One experiment process at a time may use a folder.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from tfq_ssl import cli, plots, rundir
 from tfq_ssl import config as config_lib
-from train import plots
+from tfq_ssl.config import PROTOCOLS, ProbeConfig
+from tfq_ssl.errors import UserError
 from train.presets import get_preset
 
 
@@ -94,6 +99,14 @@ def run_dir(exp_dir: str, variant: Variant, seed: int) -> str:
     return os.path.join(exp_dir, "runs", variant.name, f"seed-{seed}")
 
 
+def run_config(variant: Variant, seed: int, overrides: Sequence[str] = ()) -> config_lib.RunConfig:
+    """The validated config of one (variant, seed) with the experiment's overrides."""
+    return config_lib.override(
+        get_preset(variant.preset),
+        [*variant.overrides, f"train.seed={seed}", f"name={json.dumps(variant.name)}", *overrides],
+    )
+
+
 def mean_std(values: Sequence[float]) -> dict[str, float]:
     """Mean and sample standard deviation (ddof = 1; 0 for a single value)."""
     values = np.asarray(values, dtype=float)
@@ -135,34 +148,27 @@ def _run(cmd: list[str], log_path: str) -> None:
 def execute(exp_dir: str, variant: Variant, seed: int, overrides: Sequence[str],
             protocol: str, data_dir: str | None, probe_epochs: int) -> str:
     """Pretrain and probe one (variant, seed), reusing whatever is already done."""
-    from train.pretrain import CONFIG_FILE, prepare_run_dir  # noqa: PLC0415
-
     folder = run_dir(exp_dir, variant, seed)
-    config = config_lib.override(
-        get_preset(variant.preset),
-        [*variant.overrides, f"train.seed={seed}", f"name={json.dumps(variant.name)}", *overrides],
-    )
-    prepare_run_dir(config, folder)
+    config = run_config(variant, seed, overrides)
+    with rundir.locked(folder):
+        rundir.prepare(config, folder)
     log = os.path.join(folder, "experiment.log")
     data = ["--data-dir", data_dir] if data_dir else []
     python = sys.executable
-    _run([python, "-m", "train.pretrain", "--config", os.path.join(folder, CONFIG_FILE),
+    _run([python, "-m", "train.pretrain", "--config", rundir.config_path(folder),
           "--out", folder, "--verbose", "2", *data], log)
     _run([python, "-m", "train.probe", "--run", folder, "--protocol", protocol,
           "--epochs", str(probe_epochs), *data], log)
     return folder
 
 
-def _probe_results(folder: str, protocol: str) -> list[dict[str, Any]]:
-    base = os.path.join(folder, "probe", protocol)
+def _probe_results(folder: str, probe: ProbeConfig) -> list[dict[str, Any]]:
+    base = rundir.probe_dir(folder, probe)
     if not os.path.isdir(base):
         return []
-    out = []
-    for name in sorted(os.listdir(base)):
-        if name.endswith(".json"):
-            with open(os.path.join(base, name)) as f:
-                out.append(json.load(f))
-    return out
+    return [rundir.read_json(os.path.join(base, name), "delete it and rerun the experiment.")
+            for name in sorted(os.listdir(base))
+            if name.startswith("step-") and name.endswith(".json")]
 
 
 def _fmt(stat: dict[str, float]) -> str:
@@ -179,12 +185,14 @@ def _csv_series(folders: Sequence[str], filename: str, column: str) -> tuple[lis
     return steps, values.mean(axis=0).tolist(), values.std(axis=0, ddof=1 if len(series) > 1 else 0).tolist()
 
 
-def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str) -> str:
+def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
+           probe_epochs: int = ProbeConfig.epochs) -> str:
     """Aggregate every variant, write the PNG(s) and the Markdown table; return the table."""
     spec = SPECS[spec_name]
+    probe = ProbeConfig(protocol=protocol, epochs=probe_epochs)
     curves = {}
     for v in spec.variants:
-        results = [r for s in seeds for r in _probe_results(run_dir(exp_dir, v, s), protocol)]
+        results = [r for s in seeds for r in _probe_results(run_dir(exp_dir, v, s), probe)]
         curves[v.name] = aggregate(results)
     lines = [f"# {spec.title}", "",
              f"Linear probe, `{protocol}` protocol, seeds {list(seeds)}; accuracy (%) at the last "
@@ -224,50 +232,80 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str) ->
                                    spec.title, key="best", paper=spec.paper)
     lines += ["", f"![{spec_name}]({spec_name}.png)", ""]
     table = "\n".join(lines)
-    with open(os.path.join(exp_dir, f"{spec_name}.md"), "w") as f:
-        f.write(table)
-    with open(os.path.join(exp_dir, f"{spec_name}.json"), "w") as f:
-        json.dump({"spec": spec_name, "protocol": protocol, "seeds": list(seeds),
-                   "curves": {k: {str(s): v for s, v in c.items()} for k, c in curves.items()}},
-                  f, indent=1)
+    rundir.atomic_write_text(os.path.join(exp_dir, f"{spec_name}.md"), table)
+    rundir.atomic_write_json(os.path.join(exp_dir, f"{spec_name}.json"), {
+        "spec": spec_name, "protocol": protocol, "probe_epochs": probe_epochs, "seeds": list(seeds),
+        "curves": {k: {str(s): v for s, v in c.items()} for k, c in curves.items()}})
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", required=True, choices=sorted(SPECS))
-    parser.add_argument("--out", required=True, help="experiment folder (rerun to continue)")
-    parser.add_argument("--seeds", type=int, default=6, help="number of seeds (0..N-1)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
-    parser.add_argument("--protocol", default="cached", choices=("cached", "paper"))
-    parser.add_argument("--probe-epochs", type=int, default=100)
-    parser.add_argument("--data-dir", help="TFDS data directory")
+def build_parser() -> cli.ArgumentParser:
+    description, epilog = cli.describe(__doc__)
+    parser = cli.ArgumentParser(prog="python -m train.experiment", description=description,
+                                epilog=epilog)
+    parser.add_argument("--spec", required=True, choices=sorted(SPECS),
+                        help="which figure: " + "; ".join(f"{k}: {v.title}" for k, v in sorted(SPECS.items())))
+    parser.add_argument("--out", required=True, metavar="EXP_DIR",
+                        help="experiment folder (rerun to continue)")
+    parser.add_argument("--seeds", type=cli.positive_int, default=6,
+                        help="number of seeds, 0..N-1 (default 6, as the paper)")
+    parser.add_argument("--jobs", type=cli.positive_int, default=1,
+                        help="runs in parallel processes (default 1)")
+    parser.add_argument("--protocol", default="cached", choices=PROTOCOLS,
+                        help="linear-probe protocol (default cached)")
+    parser.add_argument("--probe-epochs", type=cli.positive_int, default=ProbeConfig.epochs,
+                        help=f"probe epochs (default {ProbeConfig.epochs})")
+    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="override every run's config")
-    parser.add_argument("--variants", nargs="+", help="run only these variants of the spec")
-    parser.add_argument("--report-only", action="store_true", help="aggregate what exists")
-    args = parser.parse_args(argv)
-    if args.seeds < 1 or args.jobs < 1:
-        parser.error("--seeds and --jobs must be >= 1.")
+    parser.add_argument("--variants", nargs="+", metavar="NAME",
+                        help="run only these variants of the spec")
+    parser.add_argument("--report-only", action="store_true",
+                        help="aggregate what exists, run nothing")
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    spec = SPECS[args.spec]
     seeds = list(range(args.seeds))
-    os.makedirs(args.out, exist_ok=True)
-    if not args.report_only:
-        names = [v.name for v in SPECS[args.spec].variants]
-        unknown = sorted(set(args.variants or []) - set(names))
-        if unknown:
-            parser.error(f"--variants {unknown} are not in {args.spec}; choose from {names}.")
-        jobs = [(v, s) for s in seeds for v in SPECS[args.spec].variants
-                if not args.variants or v.name in args.variants]
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.jobs) as pool:
-            futures = [pool.submit(execute, args.out, v, s, args.overrides, args.protocol,
-                                   args.data_dir, args.probe_epochs) for v, s in jobs]
-            for (v, s), fut in zip(jobs, futures):
-                print(f"done: {v.name} seed {s} -> {fut.result()}", flush=True)
-        print(f"{len(jobs)} runs in {time.perf_counter() - start:.0f}s")
-    print(report(args.spec, args.out, seeds, args.protocol))
+    names = [v.name for v in spec.variants]
+    unknown = sorted(set(args.variants or []) - set(names))
+    if unknown:
+        raise config_lib.ConfigError(
+            f"--variants {unknown} are not in {args.spec}; choose from {names}.")
+    jobs = [(v, s) for s in seeds for v in spec.variants
+            if not args.variants or v.name in args.variants]
+    for v, s in jobs:  # every config is checked before any run starts
+        run_config(v, s, args.overrides)
+    with rundir.locked(args.out):
+        if not args.report_only:
+            start = time.perf_counter()
+            failed = []
+            with ThreadPoolExecutor(args.jobs) as pool:
+                futures = [pool.submit(execute, args.out, v, s, args.overrides, args.protocol,
+                                       args.data_dir, args.probe_epochs) for v, s in jobs]
+                for n, ((v, s), fut) in enumerate(zip(jobs, futures), start=1):
+                    try:
+                        print(f"[{n}/{len(jobs)}] done: {v.name} seed {s} -> {fut.result()}",
+                              flush=True)
+                    except (RuntimeError, UserError) as err:
+                        failed.append(f"{v.name} seed {s}")
+                        print(f"[{n}/{len(jobs)}] FAILED: {v.name} seed {s}: {cli.one_line(err)}",
+                              flush=True)
+            print(f"{len(jobs) - len(failed)} of {len(jobs)} runs in "
+                  f"{time.perf_counter() - start:.0f}s")
+        print(report(args.spec, args.out, seeds, args.protocol, args.probe_epochs))
     print(f"written: {os.path.abspath(args.out)}/{args.spec}.md and .png")
+    if not args.report_only and failed:
+        print(f"train.experiment: {len(failed)} run(s) failed: {', '.join(failed)}; see their "
+              "experiment.log, then rerun to continue.", file=sys.stderr)
+        return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("train.experiment", _main, argv)
 
 
 if __name__ == "__main__":

@@ -9,15 +9,15 @@ import pytest
 from convert import evaluate as evaluate_lib
 from tests.helpers import generated_images, tiny_config, view_pairs
 from tfq_ssl.config import ProbeConfig
-from train import pretrain as pretrain_lib
-from train import probe as probe_lib
+from models import probe as probe_lib
+from models.pretraining import pretrain
 
 
 @pytest.fixture(scope="module")
 def probed_run(tmp_path_factory):
     run_dir = str(tmp_path_factory.mktemp("run"))
     config = tiny_config("quantum", steps=2, save_every=2, hs_metrics=False)
-    pretrain_lib.pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
+    pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
     probe_lib.probe_run(run_dir, [2], ProbeConfig(epochs=10, batch_size=32, learning_rate=0.05),
                         datasets=(generated_images(64, seed=1), generated_images(32, seed=2)))
     return run_dir
@@ -27,7 +27,7 @@ def probed_run(tmp_path_factory):
 def test_images(monkeypatch):
     images = generated_images(6, seed=3)
     x, y = map(np.stack, zip(*images.as_numpy_iterator()))
-    monkeypatch.setattr(evaluate_lib, "sample_test_images", lambda config, n, seed, data_dir: (x[:n], y[:n]))
+    monkeypatch.setattr(probe_lib, "sample_test_images", lambda config, n, seed, data_dir: (x[:n], y[:n]))
 
 
 def test_statevector_backend_reproduces_exact_accuracy(probed_run, test_images, tmp_path):
@@ -60,14 +60,14 @@ def test_fake_backend_evaluation_and_resume(probed_run, test_images, tmp_path, m
 
 def test_classical_run_is_refused(tmp_path):
     config = tiny_config("classical", steps=1, save_every=1)
-    pretrain_lib.pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
     with pytest.raises(ValueError, match="needs a quantum representation network"):
         evaluate_lib.evaluate(str(tmp_path), 1, "statevector", 2, 100, False, str(tmp_path / "o"))
 
 
 def test_cli_reports_unknown_backend(probed_run, test_images, tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        evaluate_lib.main(["--run", probed_run, "--backend", "fake_nowhere", "--images", "2",
-                           "--out", str(tmp_path)])
-    assert exit_info.value.code == 2
-    assert "unknown fake backend 'fake_nowhere'" in capsys.readouterr().err
+    code = evaluate_lib.main(["--run", probed_run, "--backend", "fake_nowhere", "--images", "2",
+                              "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown fake backend 'fake_nowhere'" in err and len(err.splitlines()) == 1

@@ -1,15 +1,14 @@
-"""Keras callbacks of a pretraining run: per-batch logs and Hilbert–Schmidt metrics.
+"""Keras callbacks of a pretraining run: per-step logs, Hilbert–Schmidt metrics, checkpoints.
 
-Checkpointing and resumption use Keras' own ``ModelCheckpoint`` and
-``BackupAndRestore``; Keras has no per-batch CSV logger, so ``BatchLogger`` is ours.
-Both loggers key rows by the global step (the optimizer's iteration count), so a
-resumed run drops rows written after its last backup and carries on seamlessly.
+Every callback keys its writes by the global step (the optimizer's iteration count),
+so a run resumed from a checkpoint drops the rows written after it and carries on.
+Keras' ``BackupAndRestore`` is not used: it wrote its backup before the step's
+checkpoint and log rows, so a kill between the two lost them, and it duplicated the
+checkpoint's contents. The order of writes is documented in :mod:`tfq_ssl.rundir`.
 """
 
 from __future__ import annotations
 
-import csv
-import os
 import time
 from typing import Any, Sequence
 
@@ -17,57 +16,35 @@ import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tensorflow as tf
 import tf_keras
 
+from tfq_ssl import rundir
 from tfq_ssl.layers import QuantumRepresentation
 from tfq_ssl.metrics import hilbert_schmidt_metrics
 
 
-class _StepCSV:
-    """A CSV file of rows keyed by ``step`` that is safe to append to across resumes."""
+class StepCheckpoint(tf_keras.callbacks.Callback):
+    """Saves the run's checkpoint every ``every`` global steps and at the last step.
 
-    def __init__(self, path: str, fields: Sequence[str]) -> None:
-        self.path = path
-        self.fields = ["step", *fields]
+    Keyed by the optimizer's iteration count (the global step), which survives a
+    resume, and written atomically by :func:`tfq_ssl.rundir.save_checkpoint`. It must
+    come after the loggers in the callback list: a step's checkpoint is its last write,
+    so a checkpoint on disk implies every log row up to its step.
 
-    def truncate_after(self, step: int) -> None:
-        """Drop rows past ``step`` (they belong to batches a resume will redo)."""
-        if not os.path.exists(self.path):
-            return
-        with open(self.path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, self.fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.path)
-
-    def append(self, row: dict[str, Any]) -> None:
-        new = not os.path.exists(self.path)
-        with open(self.path, "a", newline="") as f:
-            writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-
-
-class StepCheckpoint(tf_keras.callbacks.ModelCheckpoint):
-    """Keras' ``ModelCheckpoint`` keyed by the global step rather than the batch index.
-
-    After a ``BackupAndRestore`` resume Keras restarts its own batch counting, so the
-    stock callback would save at the wrong steps and name files by the wrong
-    number. Here a checkpoint is saved whenever the optimizer's iteration count is
-    a multiple of ``save_freq``, and ``{step}`` in ``filepath`` is that count.
+    Args:
+        run_dir: the run folder.
+        every: save period in steps.
+        total_steps: the run's last step (always saved).
     """
 
-    def _step(self) -> int:
-        return int(self.model.optimizer.iterations.numpy())
-
-    def _should_save_on_batch(self, batch: int) -> bool:
-        return self.save_freq != "epoch" and self._step() % self.save_freq == 0
+    def __init__(self, run_dir: str, every: int, total_steps: int) -> None:
+        super().__init__()
+        self._run_dir = run_dir
+        self._every = every
+        self._total = total_steps
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        # Keras formats ``filepath`` with the logs: give it the global step.
-        super().on_train_batch_end(batch, {**(logs or {}), "step": self._step()})
+        step = int(self.model.optimizer.iterations.numpy())
+        if step % self._every == 0 or step == self._total:
+            rundir.save_checkpoint(self.model, self._run_dir, step)
 
 
 class BatchLogger(tf_keras.callbacks.Callback):
@@ -82,7 +59,7 @@ class BatchLogger(tf_keras.callbacks.Callback):
 
     def __init__(self, csv_path: str, writer: tf.summary.SummaryWriter) -> None:
         super().__init__()
-        self._csv = _StepCSV(csv_path, self.FIELDS)
+        self._csv = rundir.StepCSV(csv_path, self.FIELDS)
         self._writer = writer
         self._start = 0.0
 
@@ -122,6 +99,7 @@ class HilbertSchmidtLogger(tf_keras.callbacks.Callback):
         every: logging period in steps.
         csv_path: the run's ``hilbert_schmidt.csv``.
         writer: a ``tf.summary`` writer.
+        total_steps: the run's last step (always logged).
     """
 
     FIELDS = ("hs_distance", "tr_rho2", "tr_sigma2", "tr_rho_sigma")
@@ -134,13 +112,15 @@ class HilbertSchmidtLogger(tf_keras.callbacks.Callback):
         every: int,
         csv_path: str,
         writer: tf.summary.SummaryWriter,
+        total_steps: int,
     ) -> None:
         super().__init__()
+        self._total = total_steps
         self._angle_model = angle_model
         self._layer = layer
         self._views = views
         self._every = every
-        self._csv = _StepCSV(csv_path, self.FIELDS)
+        self._csv = rundir.StepCSV(csv_path, self.FIELDS)
         self._writer = writer
 
     def compute(self) -> dict[str, float]:
@@ -165,5 +145,5 @@ class HilbertSchmidtLogger(tf_keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         step = int(self.model.optimizer.iterations.numpy())
-        if step % self._every == 0 or step == self.params.get("steps"):
+        if step % self._every == 0 or step == self._total:
             self._log(step)

@@ -1,0 +1,146 @@
+"""SimCLR pretraining of one run folder, resumable after any kill.
+
+Paper: Jaderberg et al. (2021/22), Appendix A: Adam, batch 256, τ = 0.07; the 5-class
+runs last 176 batches and are probed every 13. The run folder's layout and the order
+of its writes belong to :mod:`tfq_ssl.rundir`: a rerun resumes from the newest
+checkpoint that loads (a corrupt one is moved aside and redone), continues the same
+image stream where that checkpoint left it, and ends with exactly one log row per
+step; rerunning a finished run does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
+import tensorflow as tf
+import tf_keras
+
+from models.simclr import angle_model, build_simclr, quantum_layer
+from tfq_ssl import config as config_lib
+from tfq_ssl import rundir
+from tfq_ssl.augment import make_augment
+from tfq_ssl.callbacks import BatchLogger, HilbertSchmidtLogger, StepCheckpoint
+from tfq_ssl.config import RunConfig
+from tfq_ssl.data import load_cifar10, pretraining_dataset
+
+log = logging.getLogger(__name__)
+
+
+def training_data(config: RunConfig, skip_batches: int = 0) -> tf.data.Dataset:
+    """The run's stream of ``((view1, view2), label)`` batches from CIFAR-10.
+
+    Args:
+        config: the run's configuration.
+        skip_batches: start after this many batches (a resume), without augmenting them.
+    """
+    images = load_cifar10(
+        "train",
+        data_dir=config.data.data_dir,
+        download=config.data.download,
+        classes=config.data.classes,
+        remap_labels=config.data.remap_labels,
+    )
+    return pretraining_dataset(
+        images,
+        batch_size=config.train.batch_size,
+        augment=make_augment(config.augment),
+        seed=config.train.seed,
+        shuffle_buffer=config.data.shuffle_buffer,
+        skip_batches=skip_batches,
+    )
+
+
+def _finished(run_dir: str, steps: int) -> dict[str, Any]:
+    state = rundir.read_state(run_dir)
+    if not (state.get("done") and state.get("steps") == steps):
+        state = {**state, "done": True, "steps": steps}
+        rundir.write_state(run_dir, state)
+    return {**state, "checkpoints": rundir.list_checkpoints(run_dir), "run_dir": run_dir}
+
+
+def pretrain(
+    config: RunConfig,
+    run_dir: str,
+    *,
+    dataset: tf.data.Dataset | None = None,
+    callbacks: list[tf_keras.callbacks.Callback] | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    verbose: int | str = "auto",
+) -> dict[str, Any]:
+    """Pretrain (or resume) one run.
+
+    Args:
+        config: the run's configuration (validated before anything is written).
+        run_dir: the run folder (created; reused to resume); locked while training.
+        dataset: ``((view1, view2), label)`` batches from the run's first step;
+            default: CIFAR-10 per ``config``. A resume skips the batches already done.
+        callbacks: extra Keras callbacks, run after the run's own.
+        strategy: a ``tf.distribute`` strategy (e.g. ``MirroredStrategy`` over GPUs);
+            the batch size stays global, NT-Xent negatives and BatchNorm span all
+            replicas, so a step matches one device's step on the same batch.
+        verbose: Keras ``fit`` verbosity.
+
+    Returns:
+        ``{"done", "steps", "seconds", "checkpoints", "run_dir"}``.
+
+    Raises:
+        ConfigError: an invalid config. RunFolderError: the folder holds another
+        run, or another process is training into it.
+    """
+    config_lib.check_run(config)
+    total = config.train.steps
+    with rundir.locked(run_dir):
+        rundir.prepare(config, run_dir)
+        start = rundir.resume_point(run_dir)
+        if start >= total:
+            return _finished(run_dir, start)
+        if start:
+            log.info("resuming %s from step %d of %d", run_dir, start, total)
+
+        tf_keras.utils.set_random_seed(config.train.seed)
+        # The Hilbert–Schmidt views come from the run's first batch, resumed or not. A
+        # pipeline of its own: a second pass over the training pipeline would reshuffle
+        # it, so the run would see other batches than a run without these metrics.
+        if dataset is None:
+            first = training_data(config)
+            dataset = training_data(config, skip_batches=start)
+        else:
+            first, dataset = dataset, dataset.skip(start)
+        strategy = strategy or tf.distribute.get_strategy()
+        with strategy.scope():
+            model = build_simclr(config.model, temperature=config.train.temperature,
+                                 synchronized_bn=strategy.num_replicas_in_sync > 1)
+            model.compile(optimizer=tf_keras.optimizers.Adam(
+                learning_rate=config.train.learning_rate, weight_decay=config.train.weight_decay))
+            if start:
+                # Create the Adam moments first, so the checkpoint restores them at once.
+                model.optimizer.build(model.trainable_variables)
+                model.load_weights(rundir.checkpoint_prefix(run_dir, start))
+        writer = tf.summary.create_file_writer(os.path.join(run_dir, rundir.TENSORBOARD_DIR))
+        every = config.train.save_every
+        # Order matters: a step's log rows are written before its checkpoint.
+        run_callbacks: list[tf_keras.callbacks.Callback] = [
+            BatchLogger(os.path.join(run_dir, rundir.METRICS_FILE), writer)]
+        layer = quantum_layer(model.encoder)
+        if layer is not None and config.train.hs_metrics:
+            (view1, view2), _ = next(iter(first))
+            n = config.train.hs_batch
+            run_callbacks.append(HilbertSchmidtLogger(
+                angle_model(model.encoder), layer, (view1[:n], view2[:n]), every,
+                os.path.join(run_dir, rundir.HS_FILE), writer, total))
+        run_callbacks.append(StepCheckpoint(run_dir, every, total))
+        began = time.perf_counter()
+        model.fit(dataset, epochs=1, steps_per_epoch=total - start,
+                  callbacks=run_callbacks + list(callbacks or []), verbose=verbose)
+        writer.flush()
+        steps = int(model.optimizer.iterations.numpy())
+        if steps < total:  # the stream ran dry
+            raise RuntimeError(f"the dataset ended after step {steps} of {total}.")
+        previous = rundir.read_state(run_dir).get("seconds", 0.0)
+        rundir.write_state(run_dir, {"done": True, "steps": steps,
+                                     "seconds": round(previous + time.perf_counter() - began, 2)})
+        return _finished(run_dir, steps)

@@ -1,0 +1,88 @@
+"""Command-line plumbing shared by the entry points (``train/``, ``convert/``, ``bench/``).
+
+Nothing here reads ``sys.argv`` or the environment: the entry points hand their
+arguments in. It gives them one way to fail: a single ``prog: error: ...`` line on
+stderr and exit status 2, never a traceback, for every :class:`UserError`, invalid
+option or interrupted run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from tfq_ssl.errors import UserError
+
+USAGE_ERROR = 2
+INTERRUPTED = 130
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse`` whose errors are one line (no usage block) and exit with status 2."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # noqa: D102 - argparse's hook
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def describe(doc: str | None) -> tuple[str, str]:
+    """``(description, epilog)`` from a module docstring: its first paragraph, then the rest."""
+    text = (doc or "").strip()
+    first, _, rest = text.partition("\n\n")
+    return " ".join(first.split()), rest.strip()
+
+
+def positive_int(text: str) -> int:
+    """``argparse`` type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """``argparse`` type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def run(prog: str, main: Callable[[Sequence[str] | None], int],
+        argv: Sequence[str] | None = None) -> int:
+    """Run an entry point's ``main``, turning user errors into one line and exit status 2.
+
+    Args:
+        prog: the command's name, printed before the message.
+        main: the entry point; it raises :class:`UserError` (or ``ValueError`` /
+            ``FileNotFoundError`` from argument checks) for bad input.
+        argv: arguments for ``main``.
+
+    Returns:
+        ``main``'s status, 2 for an error, 130 for Ctrl-C.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        return main(argv)
+    except (UserError, ValueError, FileNotFoundError) as err:
+        print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; rerun the same command to resume.", file=sys.stderr)
+        return INTERRUPTED
+
+
+def one_line(err: BaseException) -> str:
+    """The error's message on one line."""
+    return " ".join(str(err).split()) or type(err).__name__

@@ -1,0 +1,507 @@
+"""The run folder: its layout, and every read and write of what a run produces.
+
+A pretraining run folder holds::
+
+    config.json              the resolved RunConfig (written once, before training)
+    checkpoints/step-NNNNN.* weights (and optimiser state) every ``save_every`` steps
+                             and at the last step; written atomically
+    metrics.csv              one row per step: loss, contrastive accuracy, seconds
+    hilbert_schmidt.csv      quantum runs: Hilbert–Schmidt metrics at checkpoints
+    state.json               record of the finished run (steps, seconds)
+    tensorboard/             scalars for TensorBoard
+    probe/<key>/step-NNNNN.json and .head.npz   linear-probe results and heads
+    .lock                    held by the one process writing into the folder
+
+Write order makes every state a kill can leave resumable to the complete record:
+a step's metrics row, then (at save points) its Hilbert–Schmidt row, then its
+checkpoint. A resume starts from the newest checkpoint whose every predecessor
+loads, drops log rows past it, and redoes the rest, so every step has exactly one
+row and every checkpoint exists. Nothing here imports TensorFlow until a
+checkpoint is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import errno
+import fcntl
+import glob
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from tfq_ssl import config as config_lib
+from tfq_ssl.config import ProbeConfig, RunConfig
+from tfq_ssl.errors import ConfigError, CorruptFileError, RunFolderError, RunLockedError
+
+CONFIG_FILE = "config.json"
+STATE_FILE = "state.json"
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.csv"
+HS_FILE = "hilbert_schmidt.csv"
+TENSORBOARD_DIR = "tensorboard"
+PROBE_DIR = "probe"
+LOCK_FILE = ".lock"
+CORRUPT_DIR = "corrupt"
+SUPERSEDED_DIR = "superseded"
+_TMP_PREFIX = ".tmp-"
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- locks
+
+_held: dict[str, tuple[int, int]] = {}  # real path -> (fd, depth): re-entrant per process
+
+
+@contextlib.contextmanager
+def locked(folder: str) -> Iterator[None]:
+    """Hold the folder's exclusive lock (created if needed) for the block.
+
+    The lock is an ``flock`` on ``folder/.lock``, which records the holder's PID. The
+    kernel drops it when the holder dies, so a lock left by a killed process is taken
+    over at once. Re-entrant within one process.
+
+    Raises:
+        RunLockedError: another live process holds it; the message names its PID.
+    """
+    os.makedirs(folder, exist_ok=True)
+    key = os.path.realpath(folder)
+    if key in _held:
+        fd, depth = _held[key]
+        _held[key] = (fd, depth + 1)
+        try:
+            yield
+        finally:
+            fd, depth = _held[key]
+            _held[key] = (fd, depth - 1)
+        return
+    path = os.path.join(folder, LOCK_FILE)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            raise
+        raise RunLockedError(
+            f"{folder} is in use by process {holder} (lock {path}); wait for it to "
+            "finish, stop it, or choose another folder."
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _held[key] = (fd, 1)
+    try:
+        yield
+    finally:
+        del _held[key]
+        os.close(fd)  # releases the flock
+
+
+# ---------------------------------------------------------------- small files
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves the old file or the new one."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: str, data: Any) -> None:
+    """``atomic_write_text`` of ``data`` as indented JSON."""
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def read_json(path: str, remedy: str) -> Any:
+    """A JSON file a run wrote; a garbled one raises :class:`CorruptFileError` with ``remedy``."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptFileError(f"{path} is not valid JSON ({err}); {remedy}") from None
+
+
+# ---------------------------------------------------------------- config / state
+
+def config_path(run_dir: str) -> str:
+    return os.path.join(run_dir, CONFIG_FILE)
+
+
+def is_run_folder(run_dir: str) -> bool:
+    """Whether ``run_dir`` holds a pretraining run (its ``config.json``)."""
+    return os.path.isfile(config_path(run_dir))
+
+
+def read_config(run_dir: str) -> RunConfig:
+    """The run's saved config.
+
+    Raises:
+        RunFolderError: ``run_dir`` is no run folder.
+        CorruptFileError: its ``config.json`` is garbled.
+    """
+    path = config_path(run_dir)
+    if not os.path.isfile(path):
+        raise RunFolderError(f"{run_dir} is not a run folder (no {CONFIG_FILE}); pretrain into it first.")
+    try:
+        return config_lib.load_json(path)
+    except ConfigError as err:
+        raise CorruptFileError(
+            f"{err} This file records the run's settings: restore it from a copy, or "
+            "pretrain into a new folder."
+        ) from None
+
+
+def prepare(config: RunConfig, run_dir: str) -> None:
+    """Create the run folder and save the config; refuse a folder of another run."""
+    os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), exist_ok=True)
+    if is_run_folder(run_dir):
+        existing = read_config(run_dir)
+        # Where the data lives is not part of the experiment: a resume may move it.
+        same_data = dataclasses.replace(existing.data, data_dir=config.data.data_dir)
+        existing = dataclasses.replace(existing, data=same_data)
+        if existing != config:
+            old, new = _flat(config_lib.to_dict(existing)), _flat(config_lib.to_dict(config))
+            diff = ", ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now"
+                             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+            raise RunFolderError(
+                f"{run_dir} already holds a run with a different config ({diff}). Rerun "
+                "with the same settings to resume it, or choose a new --out."
+            )
+    else:
+        config_lib.save_json(config, config_path(run_dir))
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def read_state(run_dir: str) -> dict[str, Any]:
+    """``state.json`` of a run (``{}`` if absent or garbled: it is only a record)."""
+    path = os.path.join(run_dir, STATE_FILE)
+    try:
+        with open(path) as f:
+            state = json.load(f)
+        return state if isinstance(state, dict) else {}
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        log.warning("%s is garbled; it is rewritten from the checkpoints.", path)
+        return {}
+
+
+def write_state(run_dir: str, state: dict[str, Any]) -> None:
+    atomic_write_json(os.path.join(run_dir, STATE_FILE), state)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def checkpoint_prefix(run_dir: str, step: int) -> str:
+    """Weights checkpoint prefix of ``step`` in a run folder."""
+    return os.path.join(run_dir, CHECKPOINT_DIR, f"step-{step:05d}")
+
+
+def list_checkpoints(run_dir: str) -> list[int]:
+    """Steps that have a complete saved checkpoint, ascending."""
+    folder = os.path.join(run_dir, CHECKPOINT_DIR)
+    if not os.path.isdir(folder):
+        return []
+    steps = []
+    for name in os.listdir(folder):
+        stem = name[len("step-"):-len(".index")]
+        if name.startswith("step-") and name.endswith(".index") and stem.isdigit():
+            steps.append(int(stem))
+    return sorted(steps)
+
+
+def select_checkpoints(run_dir: str, spec: str) -> list[int]:
+    """Steps named by ``spec``: ``all``, ``latest`` or a comma-separated list like ``13,26``.
+
+    Raises:
+        RunFolderError: the run has no checkpoints. ConfigError: a bad or absent step.
+    """
+    available = list_checkpoints(run_dir)
+    if not available:
+        raise RunFolderError(f"{run_dir} has no checkpoints; pretrain it first.")
+    if spec == "all":
+        return available
+    if spec == "latest":
+        return available[-1:]
+    try:
+        steps = [int(s) for s in spec.split(",")]
+    except ValueError:
+        raise ConfigError(f"--checkpoints must be all, latest or steps like 13,26; got {spec!r}.") from None
+    missing = sorted(set(steps) - set(available))
+    if missing:
+        raise ConfigError(f"no checkpoints for steps {missing}; available: {available}.")
+    return steps
+
+
+def _files(prefix: str) -> list[str]:
+    return sorted(glob.glob(glob.escape(prefix) + ".data-*")) + [prefix + ".index"]
+
+
+def save_checkpoint(model: Any, run_dir: str, step: int) -> str:
+    """Save the model's weights (and optimiser state) at ``step``, atomically.
+
+    TensorFlow writes to a temporary prefix; the data shards are then renamed into
+    place and the ``.index`` last, so a checkpoint whose ``.index`` exists is whole.
+    """
+    prefix = checkpoint_prefix(run_dir, step)
+    folder = os.path.dirname(prefix)
+    tmp = os.path.join(folder, f"{_TMP_PREFIX}{os.getpid()}-step-{step:05d}")
+    model.save_weights(tmp)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(folder, "checkpoint"))  # TF's pointer to the temporary name
+    for path in _files(tmp):
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(path, prefix + path[len(tmp):])
+    return prefix
+
+
+def clean_partial_checkpoints(run_dir: str) -> None:
+    """Remove temporary files of checkpoints whose writer was killed."""
+    for path in glob.glob(os.path.join(run_dir, CHECKPOINT_DIR, _TMP_PREFIX + "*")):
+        os.remove(path)
+
+
+def verify_checkpoint(prefix: str) -> None:
+    """Read every tensor of a checkpoint.
+
+    Raises:
+        CorruptFileError: a file of it is missing, truncated or garbled (named).
+    """
+    import tensorflow as tf  # noqa: PLC0415 - only checkpoint work needs TensorFlow
+
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except Exception as err:  # noqa: BLE001 - TF raises several types for a bad file
+        raise CorruptFileError(f"checkpoint {prefix}.index cannot be read ({_short(err)})") from None
+    try:
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as err:  # noqa: BLE001
+        data = ", ".join(os.path.basename(p) for p in _files(prefix)[:-1]) or "its .data file"
+        raise CorruptFileError(f"checkpoint {prefix} ({data}) cannot be read ({_short(err)})") from None
+
+
+def _short(err: BaseException) -> str:
+    return " ".join(str(err).split())[:200] or type(err).__name__
+
+
+def _move_aside(run_dir: str, step: int, subfolder: str) -> str:
+    prefix = checkpoint_prefix(run_dir, step)
+    target = os.path.join(run_dir, CHECKPOINT_DIR, subfolder)
+    os.makedirs(target, exist_ok=True)
+    for path in _files(prefix):
+        if os.path.exists(path):
+            shutil.move(path, os.path.join(target, os.path.basename(path)))
+    return target
+
+
+def resume_point(run_dir: str) -> int:
+    """The step to resume from: the newest checkpoint whose every predecessor loads.
+
+    A corrupt checkpoint is moved to ``checkpoints/corrupt/`` and the ones after it
+    to ``checkpoints/superseded/`` (never deleted), since training redoes those steps.
+
+    Returns:
+        That step, or 0 to start afresh.
+    """
+    clean_partial_checkpoints(run_dir)
+    steps = list_checkpoints(run_dir)
+    for n, step in enumerate(steps):
+        try:
+            verify_checkpoint(checkpoint_prefix(run_dir, step))
+        except CorruptFileError as err:
+            where = _move_aside(run_dir, step, CORRUPT_DIR)
+            for later in steps[n + 1:]:
+                _move_aside(run_dir, later, SUPERSEDED_DIR)
+            good = steps[n - 1] if n else 0
+            log.warning("%s; moved to %s. Resuming from step %d%s.", err, where, good,
+                        f" (later checkpoints moved to {SUPERSEDED_DIR}/)" if steps[n + 1:] else "")
+            return good
+    return steps[-1] if steps else 0
+
+
+# ---------------------------------------------------------------- step logs
+
+class StepCSV:
+    """A CSV file of rows keyed by ``step``, appended to across resumes.
+
+    Args:
+        path: the file.
+        fields: columns after ``step``.
+    """
+
+    def __init__(self, path: str, fields: Sequence[str]) -> None:
+        self.path = path
+        self.fields = ["step", *fields]
+
+    def rows(self) -> list[dict[str, str]]:
+        """Every row; a torn last line (a kill mid-write) is dropped.
+
+        Raises:
+            CorruptFileError: any other line is garbled (names the line).
+        """
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, newline="") as f:
+            lines = f.read().splitlines()
+        rows = []
+        for n, row in enumerate(csv.DictReader(lines), start=2):
+            try:
+                int(row["step"])
+                if None in row.values() or None in row:
+                    raise ValueError("wrong number of columns")
+            except (KeyError, TypeError, ValueError):
+                if n == len(lines):
+                    break
+                raise CorruptFileError(
+                    f"{self.path}: line {n} is garbled ({lines[n - 1][:60]!r}); delete that "
+                    "line (training redoes steps whose rows are missing only after the last "
+                    "checkpoint) and rerun."
+                ) from None
+            rows.append(row)
+        return rows
+
+    def truncate_after(self, step: int) -> None:
+        """Drop rows past ``step`` (they belong to steps a resume will redo)."""
+        if not os.path.exists(self.path):
+            return
+        rows = [r for r in self.rows() if int(r["step"]) <= step]
+        tmp = f"{self.path}.tmp-{os.getpid()}"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, self.path)
+
+    def append(self, row: dict[str, Any]) -> None:
+        new = not os.path.exists(self.path)
+        with open(self.path, "a", newline="") as f:
+            writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+            f.flush()
+
+
+# ---------------------------------------------------------------- probe results
+
+def probe_key(probe: ProbeConfig) -> str:
+    """Folder name of a probe's results under ``probe/``.
+
+    The protocol's name for the default schedule; otherwise the protocol plus a
+    digest of the settings, so results of other settings never stand in for them.
+    """
+    default = dataclasses.replace(ProbeConfig(), protocol=probe.protocol)
+    if probe == default:
+        return probe.protocol
+    digest = hashlib.sha256(
+        json.dumps(config_lib.to_dict(probe), sort_keys=True).encode()).hexdigest()[:8]
+    return f"{probe.protocol}-{digest}"
+
+
+def probe_dir(run_dir: str, probe: ProbeConfig) -> str:
+    return os.path.join(run_dir, PROBE_DIR, probe_key(probe))
+
+
+def probe_result_path(run_dir: str, probe: ProbeConfig, step: int) -> str:
+    """Where the probe result of ``step`` under these settings is stored."""
+    return os.path.join(probe_dir(run_dir, probe), f"step-{step:05d}.json")
+
+
+def probe_head_path(run_dir: str, probe: ProbeConfig, step: int) -> str:
+    return probe_result_path(run_dir, probe, step).removesuffix(".json") + ".head.npz"
+
+
+def read_probe_result(run_dir: str, probe: ProbeConfig, step: int) -> dict[str, Any] | None:
+    """The stored result of ``step`` under exactly these settings, else ``None``.
+
+    Raises:
+        CorruptFileError: the stored result is garbled or was made with other settings.
+    """
+    path = probe_result_path(run_dir, probe, step)
+    if not os.path.exists(path):
+        return None
+    remedy = "delete it (and its .head.npz) and probe again."
+    result = read_json(path, remedy)
+    try:
+        stored = config_lib.from_dict(ProbeConfig, result["probe_config"], "probe_config")
+    except (KeyError, TypeError, ConfigError):
+        raise CorruptFileError(f"{path} does not record its probe settings; {remedy}") from None
+    if stored != probe:
+        raise CorruptFileError(
+            f"{path} was probed with other settings ({config_lib.to_dict(stored)}); {remedy}")
+    return result
+
+
+def write_probe_result(run_dir: str, probe: ProbeConfig, step: int, result: dict[str, Any],
+                       kernel: Any, bias: Any) -> None:
+    """Store a probe result and its head (head first: a result implies its head)."""
+    import numpy as np  # noqa: PLC0415
+
+    path = probe_result_path(run_dir, probe, step)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    head = probe_head_path(run_dir, probe, step)
+    tmp = f"{head}.tmp-{os.getpid()}.npz"
+    np.savez(tmp, kernel=kernel, bias=bias)
+    os.replace(tmp, head)
+    atomic_write_json(path, result)
+
+
+def find_probe_head(run_dir: str, protocol: str, step: int) -> str:
+    """The head file of ``step`` probed with ``protocol``: the default schedule's, else
+    the only other one there is.
+
+    Raises:
+        RunFolderError: none, or several with other settings (named).
+    """
+    default = probe_head_path(run_dir, ProbeConfig(protocol=protocol), step)
+    if os.path.exists(default):
+        return default
+    name = os.path.basename(default)
+    others = sorted(glob.glob(os.path.join(glob.escape(os.path.join(run_dir, PROBE_DIR)),
+                                           f"{protocol}-*", name)))
+    if len(others) == 1:
+        return others[0]
+    if others:
+        raise RunFolderError(
+            f"{run_dir} has {len(others)} {protocol} probes of step {step} with other settings "
+            f"({', '.join(os.path.dirname(o) for o in others)}) and none with the default "
+            f"schedule; probe it with the defaults (python -m train.probe --run {run_dir} "
+            f"--checkpoints {step} --protocol {protocol}) or move the others away.")
+    raise RunFolderError(
+        f"no probe head at {default}; run `python -m train.probe --run {run_dir} "
+        f"--checkpoints {step} --protocol {protocol}` first.")
+
+
+def read_probe_head(run_dir: str, protocol: str, step: int) -> tuple[Any, Any]:
+    """The trained probe head's ``(kernel (W, k), bias (k,))`` of a probed checkpoint
+    (see :func:`find_probe_head`)."""
+    import numpy as np  # noqa: PLC0415
+
+    path = find_probe_head(run_dir, protocol, step)
+    try:
+        with np.load(path) as data:
+            return data["kernel"], data["bias"]
+    except Exception as err:  # noqa: BLE001 - zip/npz errors of a damaged file
+        raise CorruptFileError(f"{path} cannot be read ({_short(err)}); delete it and "
+                               "its .json and probe again.") from None
