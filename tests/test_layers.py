@@ -150,11 +150,19 @@ def test_sampled_expectations_have_binomial_statistics(backend):
                                   backend=backend)
     angles = np.tile([[0.7, 2.1]], (rows, 1))
     layer.build((None, 2))
+    # Fixed weights (not the random init), so <Z> stays away from ±1 where the
+    # estimates' distribution is skewed; TFQ's sampler cannot be seeded.
+    layer.ansatz_weights.assign(np.linspace(-1.2, 1.3, layer.ansatz_weights.shape[0]))
     exact = cirq_expectations(layer.circuit, layer.qubits, layer.input_symbols,
                               layer.weight_symbols, angles[:1], layer.ansatz_weights.numpy())[0]
+    assert np.all(np.abs(exact) < 0.9)
     samples = layer(tf.constant(angles, tf.float32)).numpy()
     sigma = np.sqrt((1 - exact**2) / shots)
-    assert np.all(np.abs(samples.mean(axis=0) - exact) < 3 * sigma / np.sqrt(rows))
+    # False-failure rate below 1e-4 for any sampler seed: the mean of each of the two
+    # qubits is off by 4.5 standard errors with probability 6.8e-6 (two-sided normal),
+    # and the sample std of 600 rows is off by 15 % (5.2 of its 2.9 % standard errors)
+    # with probability < 1e-6.
+    assert np.all(np.abs(samples.mean(axis=0) - exact) < 4.5 * sigma / np.sqrt(rows))
     np.testing.assert_allclose(samples.std(axis=0), sigma, rtol=0.15)
     # estimates live on the N-shot grid 2·count/N − 1
     np.testing.assert_allclose((samples + 1) * shots / 2, np.round((samples + 1) * shots / 2),

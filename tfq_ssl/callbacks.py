@@ -139,7 +139,8 @@ class HilbertSchmidtLogger(tf_keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         step = int(self.model.optimizer.iterations.numpy())
-        self._csv.truncate_after(step)
+        # A fresh start redoes the row of step 0 too (a kill may have left it).
+        self._csv.truncate_after(step if step else -1)
         if step == 0:
             self._log(0)
 

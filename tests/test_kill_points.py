@@ -1,0 +1,117 @@
+"""A pretraining run killed at any of its write points resumes to the complete record.
+
+Every write of a run (log rows, checkpoints, the final state) is enumerated, and the
+run is interrupted right after each one in turn, and once in the middle of writing a
+checkpoint; the rerun must end with every step's metrics row exactly once, every
+Hilbert–Schmidt row once, every checkpoint present and loadable, and the run done.
+"""
+
+import tfq_ssl  # noqa: F401
+import csv
+import os
+
+import pytest
+
+from models.pretraining import pretrain
+from tests.helpers import tiny_config, view_pairs
+from tfq_ssl import config as config_lib
+from tfq_ssl import rundir
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing after it runs."""
+
+
+def _config():
+    config = tiny_config("quantum", steps=4, save_every=2)
+    return config_lib.override(config, ["model.backend=statevector"])
+
+
+def _steps(path):
+    with open(path, newline="") as f:
+        return [int(r["step"]) for r in csv.DictReader(f)]
+
+
+class _Writes:
+    """Counts the run's writes and dies after the ``kill_after``-th (or inside it)."""
+
+    def __init__(self, monkeypatch, kill_after=None, inside_checkpoint=None):
+        self.log = []
+        self.kill_after = kill_after
+        append, save, state = rundir.StepCSV.append, rundir.save_checkpoint, rundir.write_state
+        writes = self
+
+        def counted_append(csv_self, row):
+            append(csv_self, row)
+            writes.wrote(f"{os.path.basename(csv_self.path)}:{row['step']}")
+
+        def counted_save(model, run_dir, step):
+            if inside_checkpoint == step:  # TF wrote the temporary files; no rename yet
+                model.save_weights(os.path.join(run_dir, rundir.CHECKPOINT_DIR,
+                                                f"{rundir._TMP_PREFIX}{os.getpid()}-step-{step:05d}"))
+                raise Killed()
+            out = save(model, run_dir, step)
+            writes.wrote(f"checkpoint:{step}")
+            return out
+
+        def counted_state(run_dir, data):
+            state(run_dir, data)
+            writes.wrote("state")
+
+        monkeypatch.setattr(rundir.StepCSV, "append", counted_append)
+        monkeypatch.setattr(rundir, "save_checkpoint", counted_save)
+        monkeypatch.setattr(rundir, "write_state", counted_state)
+
+    def wrote(self, what):
+        self.log.append(what)
+        if self.kill_after is not None and len(self.log) == self.kill_after:
+            raise Killed()
+
+
+WRITES = ["hilbert_schmidt.csv:0", "metrics.csv:1", "metrics.csv:2", "hilbert_schmidt.csv:2",
+          "checkpoint:2", "metrics.csv:3", "metrics.csv:4", "hilbert_schmidt.csv:4",
+          "checkpoint:4", "state"]
+
+
+def _assert_complete(run_dir):
+    assert _steps(os.path.join(run_dir, "metrics.csv")) == [1, 2, 3, 4]
+    assert _steps(os.path.join(run_dir, "hilbert_schmidt.csv")) == [0, 2, 4]
+    assert rundir.list_checkpoints(run_dir) == [2, 4]
+    for step in (2, 4):
+        rundir.verify_checkpoint(rundir.checkpoint_prefix(run_dir, step))
+    assert rundir.read_state(run_dir)["done"]
+
+
+def test_the_write_sequence_is_rows_then_checkpoint(tmp_path, monkeypatch):
+    writes = _Writes(monkeypatch)
+    config = _config()
+    pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    assert writes.log == WRITES
+    _assert_complete(str(tmp_path))
+
+
+@pytest.mark.parametrize("kill_after", range(1, len(WRITES) + 1),
+                         ids=lambda k: f"after-{WRITES[k - 1]}")
+def test_kill_after_each_write_resumes_to_the_complete_record(tmp_path, monkeypatch, kill_after):
+    config = _config()
+    with monkeypatch.context() as patch:
+        _Writes(patch, kill_after=kill_after)
+        with pytest.raises(Killed):
+            pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    result = pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    assert result["done"] and result["steps"] == 4 and result["checkpoints"] == [2, 4]
+    _assert_complete(str(tmp_path))
+
+
+@pytest.mark.parametrize("step", [2, 4])
+def test_kill_inside_a_checkpoint_write_leaves_no_partial_checkpoint(tmp_path, monkeypatch, step):
+    config = _config()
+    with monkeypatch.context() as patch:
+        _Writes(patch, inside_checkpoint=step)
+        with pytest.raises(Killed):
+            pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    assert rundir.list_checkpoints(str(tmp_path)) == ([] if step == 2 else [2])
+    pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    _assert_complete(str(tmp_path))
+    leftovers = [n for n in os.listdir(tmp_path / "checkpoints") if n.startswith(".tmp")]
+    assert leftovers == []
