@@ -20,6 +20,7 @@ from convert import execute
 from convert.backends import Backend, is_statevector
 from convert.compile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
+from tfq_ssl.checks import check_positive_int
 
 
 # Angles come from a network's forward pass, which may differ in the last float32 bits
@@ -125,8 +126,7 @@ def run_representation_on_backend(
     weights = np.asarray(weights, dtype=np.float64)
     if angles.ndim != 2 or angles.shape[1] != width:
         raise ValueError(f"angles must have shape (n, {width}), got {angles.shape}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
+    check_positive_int("batch_size", batch_size)
     settings = {
         "backend": backend.name,
         "shots": None if is_statevector(backend) else shots,

@@ -21,6 +21,7 @@ from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
 from convert.backends import Backend, is_statevector
 from convert.compile import transpile_for
+from tfq_ssl.checks import check_positive_int
 
 MEASURE_REGISTER = "meas"
 
@@ -117,8 +118,7 @@ def expectation_z(
         )
     if is_statevector(backend):
         return np.stack([exact_expectation_z(c) for c in circuits])
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
-        raise ValueError(f"shots must be an integer >= 1, got {shots!r}.")
+    check_positive_int("shots", shots)
     isa = [
         c if c.layout is not None else transpile_for(c, backend, optimization_level, seed=seed)
         for c in circuits

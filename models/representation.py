@@ -12,7 +12,7 @@ from typing import Any
 import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tf_keras
 
-from tfq_ssl.circuits import check_positive_int
+from tfq_ssl.checks import check_positive_int
 from tfq_ssl.layers import QuantumRepresentation
 
 KINDS = ("quantum", "classical", "identity")

@@ -19,6 +19,8 @@ import cirq
 import numpy as np
 import sympy
 
+from tfq_ssl.checks import check_positive_int
+
 ANSATZE = ("ring", "all_to_all")
 
 
@@ -30,13 +32,6 @@ def _check_qubits(qubits: Sequence[cirq.Qid]) -> list[cirq.Qid]:
             "pass e.g. cirq.LineQubit.range(width)."
         )
     return qubits
-
-
-def check_positive_int(name: str, value: object) -> int:
-    """``value`` if it is an integer >= 1 (not a bool), else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    return value
 
 
 def _check_layers(layers: int) -> int:

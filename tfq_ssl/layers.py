@@ -25,6 +25,7 @@ import tensorflow_quantum as tfq
 import tf_keras
 
 from tfq_ssl import circuits as circuits_lib
+from tfq_ssl.checks import check_positive_int
 
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
 BACKENDS = ("tfq", "statevector", "tensornet")
@@ -166,18 +167,15 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        circuits_lib.check_positive_int("width", width)
-        circuits_lib.check_positive_int("layers", layers)
+        check_positive_int("width", width)
+        check_positive_int("layers", layers)
         if ansatz not in circuits_lib.ANSATZE:
             raise ValueError(f"ansatz must be one of {circuits_lib.ANSATZE}, got {ansatz!r}.")
         if differentiator not in DIFFERENTIATORS:
             raise ValueError(
                 f"differentiator must be one of {DIFFERENTIATORS}, got {differentiator!r}."
             )
-        if shots is not None and (
-            isinstance(shots, bool) or not isinstance(shots, int) or shots < 1
-        ):
-            raise ValueError(f"shots must be None (exact) or an integer >= 1, got {shots!r}.")
+        check_positive_int("shots", shots, none_means="exact")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
         if shots is not None and differentiator == "adjoint":
@@ -198,7 +196,7 @@ class QuantumRepresentation(tf_keras.layers.Layer):
                 f"noise={noise} runs on TFQ's noisy backend, which supports only "
                 "differentiator='parameter_shift' with backend='tfq'."
             )
-        circuits_lib.check_positive_int("noise_trajectories", noise_trajectories)
+        check_positive_int("noise_trajectories", noise_trajectories)
 
         self.width = width
         self.num_layers = layers

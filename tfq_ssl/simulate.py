@@ -51,6 +51,7 @@ import sympy
 import tensorflow as tf
 
 from tfq_ssl import circuits as circuits_lib
+from tfq_ssl.checks import check_positive_int
 
 __all__ = ["StatevectorSimulator", "SampledExpectationZ", "SUPPORTED_GATES"]
 
@@ -439,8 +440,7 @@ class StatevectorSimulator(_CircuitSimulator):
         compiler = self._setup(circuit, qubits, input_symbols, weight_symbols, dtype)
         if block_qubits is None:
             block_qubits = _DEFAULT_BLOCK_QUBITS
-        if isinstance(block_qubits, bool) or not isinstance(block_qubits, int) or block_qubits < 2:
-            raise ValueError(f"block_qubits must be an integer >= 2, got {block_qubits!r}.")
+        check_positive_int("block_qubits", block_qubits, minimum=2)
         self.block_qubits = min(block_qubits, max(self.width, 2))
 
         gates = [compiler.gate(op) for op in circuit.all_operations()]
@@ -1090,8 +1090,7 @@ class SampledExpectationZ:
         block_qubits: int | None = None,
         amplitude_budget: int = _SHIFT_AMPLITUDE_BUDGET,
     ):
-        if isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1:
-            raise ValueError(f"shots must be an integer >= 1, got {shots!r}.")
+        check_positive_int("shots", shots, numpy_ints=True)
         self.shots = int(shots)
         self.amplitude_budget = int(amplitude_budget)
         self.simulator = StatevectorSimulator(

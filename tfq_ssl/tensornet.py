@@ -40,6 +40,7 @@ import sympy
 import tensorflow as tf
 
 from tfq_ssl import circuits as circuits_lib
+from tfq_ssl.checks import check_positive_int
 from tfq_ssl.simulate import _ROTATION_GENERATORS, _CircuitSimulator, _Gate, _Rotation
 
 __all__ = ["TensorNetworkSimulator", "DEFAULT_MAX_CUT"]
@@ -177,7 +178,7 @@ class TensorNetworkSimulator(_CircuitSimulator):
         max_cut: int = DEFAULT_MAX_CUT,
     ):
         compiler = self._setup(circuit, qubits, input_symbols, weight_symbols, dtype)
-        self.max_cut = circuits_lib.check_positive_int("max_cut", max_cut)
+        self.max_cut = check_positive_int("max_cut", max_cut)
         self._columns: list[list[_Event]] = [[] for _ in self.qubits]
         # Bonds to the previous qubit in ring order (those to the next one are the
         # next qubit's left bonds).
