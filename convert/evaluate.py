@@ -30,7 +30,7 @@ from convert.backends import get_backend
 from convert.device_eval import read_results, run_representation_on_backend
 from models.simclr import angle_model, quantum_layer
 from tfq_ssl.data import CIFAR10_CLASSES, normalize, resolve_classes
-from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.quantum.layer import QuantumRepresentation
 from train import plots
 from train.probe import (PROTOCOLS, confusion_matrix, load_encoder, load_probe_head,
                          sample_test_images, select_checkpoints)

@@ -13,7 +13,7 @@ import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tf_keras
 
 from tfq_ssl.checks import check_positive_int
-from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.quantum.layer import QuantumRepresentation
 
 KINDS = ("quantum", "classical", "identity")
 
@@ -43,7 +43,7 @@ def representation_network(
             same width and depth) or ``"identity"`` (no representation network).
         width: W.
         layers: L.
-        **quantum_options: ``ansatz``, ``differentiator``, ``shots``, ``backend`` for
+        **quantum_options: ``ansatz``, ``differentiator``, ``shots``, ``engine`` for
             the quantum network; rejected for the other kinds.
 
     Returns:
@@ -52,6 +52,10 @@ def representation_network(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
     if kind == "quantum":
+        if "backend" in quantum_options:
+            # ModelConfig.quantum_options() still says backend= until config.py
+            # follows the layer's rename to engine= (a Qiskit device is a backend).
+            quantum_options.setdefault("engine", quantum_options.pop("backend"))
         return QuantumRepresentation(width, layers, name="representation_network", **quantum_options)
     if quantum_options:
         raise ValueError(

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from models.representation import classical_representation, representation_network
-from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.quantum.layer import QuantumRepresentation
 
 
 def test_classical_parameter_count_matches_paper():
@@ -42,3 +42,11 @@ def test_factory_errors():
         representation_network("classical", 4, 2, ansatz="ring")
     with pytest.raises(ValueError, match="width"):
         representation_network("classical", 0, 2)
+
+
+def test_factory_translates_legacy_backend_option_to_engine():
+    """ModelConfig.quantum_options() may still say backend= (renamed engine=)."""
+    tf.random.set_seed(0)
+    net = representation_network("quantum", 3, 1, backend="statevector")
+    assert isinstance(net, QuantumRepresentation)
+    assert net.engine == "statevector"
