@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import sympy
 import tensorflow as tf
-import tensorflow_quantum as tfq
 
 from tests.helpers.quantum import (
     assert_gradients_match_finite_differences,
