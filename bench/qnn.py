@@ -19,16 +19,16 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_quantum as tfq
 
-from tfq_ssl import circuits
-from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum.layer import QuantumRepresentation
 
 MODES = {
     "adjoint": dict(differentiator="adjoint"),
     "parameter_shift": dict(differentiator="parameter_shift"),
     "shots100": dict(differentiator="parameter_shift", shots=100),
-    "statevector": dict(backend="statevector"),
-    "statevector_shots100": dict(backend="statevector", differentiator="parameter_shift", shots=100),
-    "tensornet": dict(backend="tensornet"),
+    "statevector": dict(engine="statevector"),
+    "statevector_shots100": dict(engine="statevector", differentiator="parameter_shift", shots=100),
+    "tensornet": dict(engine="tensornet"),
 }
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from convert.backends import get_backend
 from convert.compile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
-from tfq_ssl.circuits import representation_circuit
+from tfq_ssl.quantum.circuits import representation_circuit
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Speed of :class:`tfq_ssl.simulate.StatevectorSimulator` against TFQ's Expectation.
+"""Speed of :class:`tfq_ssl.quantum.statevector.StatevectorSimulator` against TFQ's Expectation.
 
 Measures, in one process and on the same inputs, the time of ⟨Z_k⟩ on every qubit of
 the representation circuit (RX data loading + ansatz, paper Fig. 2) for a batch:
@@ -28,8 +28,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_quantum as tfq
 
-from tfq_ssl import circuits
-from tfq_ssl.simulate import StatevectorSimulator
+from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum.statevector import StatevectorSimulator
 
 
 def _median_ms(fn, args, warmup: int, repeats: int) -> float:

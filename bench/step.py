@@ -23,11 +23,11 @@ from tfq_ssl.config import ModelConfig
 MODES = {
     "classical": dict(representation="classical"),
     "quantum_adjoint": dict(differentiator="adjoint"),
-    "quantum_statevector": dict(backend="statevector"),
-    "quantum_tensornet": dict(backend="tensornet"),
+    "quantum_statevector": dict(engine="statevector"),
+    "quantum_tensornet": dict(engine="tensornet"),
     "quantum_parameter_shift": dict(differentiator="parameter_shift"),
     "quantum_shots100": dict(differentiator="parameter_shift", shots=100),
-    "quantum_statevector_shots100": dict(backend="statevector", differentiator="parameter_shift",
+    "quantum_statevector_shots100": dict(engine="statevector", differentiator="parameter_shift",
                                          shots=100),
 }
 

@@ -30,15 +30,14 @@ import cirq
 import numpy as np
 import tensorflow as tf
 
-from tfq_ssl import circuits
-from tfq_ssl.simulate import _linear_form
+from tfq_ssl.quantum import circuits
 
 _TC_ROTATION = {cirq.rx: "rx", cirq.ry: "ry", cirq.rz: "rz"}
 
 
 def _single(gate):
     """('rx'|'ry'|'rz', angle) for a rotation, (name, None) for a fixed gate."""
-    rotation = circuits._rotation(gate)
+    rotation = circuits.rotation_of(gate)
     if rotation is not None:
         builder, angle = rotation
         return _TC_ROTATION[builder], angle
@@ -79,7 +78,7 @@ def translate(circuit, qubits, input_symbols, weight_symbols):
         if angle is None:
             gates.append((name, idx, None))
             continue
-        row, b = _linear_form(angle, sidx, len(syms), f"operation {op!r}")
+        row, b = circuits.affine_angle(angle, sidx, f"operation {op!r}", "the circuit's symbols")
         gates.append((name, idx, len(rows)))
         rows.append(row)
         bias.append(b)
@@ -178,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         fwd = lambda: model.forward(x, w)  # noqa: E731
         fwd_bwd = lambda: model.value_and_grad(x, r, w)  # noqa: E731
     else:
-        from tfq_ssl.simulate import StatevectorSimulator
-        from tfq_ssl.tensornet import TensorNetworkSimulator
+        from tfq_ssl.quantum.statevector import StatevectorSimulator
+        from tfq_ssl.quantum.tensornet import TensorNetworkSimulator
 
         cls = StatevectorSimulator if args.impl == "statevector" else TensorNetworkSimulator
         sim = cls(circuit, qubits, xs, ws)
@@ -193,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
             return tape.gradient(loss, [x, w])
 
     # Agreement with the statevector simulator on the first 8 rows (values).
-    from tfq_ssl.simulate import StatevectorSimulator
+    from tfq_ssl.quantum.statevector import StatevectorSimulator
 
     reference = StatevectorSimulator(circuit, qubits, xs, ws).expectation_z(x[:8], w).numpy()
     out = dict(impl=args.impl, W=args.width, batch=args.batch,

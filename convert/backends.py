@@ -15,6 +15,7 @@ This module reads no environment variables and never prints or stores a token.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,6 +24,8 @@ from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from qiskit_ibm_runtime import QiskitRuntimeService, fake_provider
 from qiskit_ibm_runtime.accounts.exceptions import AccountNotFoundError
 from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
+
+from tfq_ssl.errors import DeviceError
 
 STATEVECTOR = "statevector"
 REAL_PREFIXES = ("ibm_", "ibmq_")
@@ -61,6 +64,37 @@ def is_statevector(backend: Backend) -> bool:
     return isinstance(backend, StatevectorBackend)
 
 
+def _network_cause(err: BaseException) -> BaseException | None:
+    """The network failure somewhere in ``err``'s chain of causes, if there is one."""
+    import requests  # noqa: PLC0415 - qiskit-ibm-runtime's own HTTP client
+
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                            ConnectionError, TimeoutError, socket.gaierror)):
+            return err
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _service_error(name: str, err: BaseException, token: str | None) -> DeviceError:
+    """One clear message for a failed connection to IBM Quantum; never holds the token."""
+    network = _network_cause(err)
+    if network is not None:
+        text = (f"backend {name!r}: IBM Quantum cannot be reached ({type(network).__name__}); "
+                "this is a network problem, not a token problem. Check the connection (or "
+                "proxy) and rerun; results already written are kept.")
+    else:
+        detail = " ".join(str(err).split())[:300]
+        text = (f"backend {name!r}: IBM Quantum refused the account ({type(err).__name__}: "
+                f"{detail}). Check the token (QISKIT_IBM_TOKEN or the saved account), "
+                "--instance and --channel.")
+    if token:
+        text = text.replace(token, "***")
+    return DeviceError(text)
+
+
 def get_backend(
     name: str,
     *,
@@ -84,8 +118,9 @@ def get_backend(
 
     Raises:
         ValueError: the name is unknown, or the service has no such backend.
-        RuntimeError: a real backend was asked for but no IBM Quantum account is
-            available.
+        DeviceError: (a ``RuntimeError``) a real backend was asked for but no IBM
+            Quantum account is available, the service cannot be reached, or it
+            refused the account.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"backend name must be a non-empty string, got {name!r}.")
@@ -103,17 +138,24 @@ def get_backend(
         service = QiskitRuntimeService(channel=channel, token=token, instance=instance)
     except AccountNotFoundError:
         # Deliberately not chained: the service's message is enough and never holds a token.
-        raise RuntimeError(
+        raise DeviceError(
             f"backend {name!r} needs an IBM Quantum account, and none was found. Save one "
             "once with QiskitRuntimeService.save_account(token=..., instance=..., "
             "set_as_default=True), or pass the token explicitly (the command line reads it "
             "from QISKIT_IBM_TOKEN)."
         ) from None
+    except Exception as err:  # noqa: BLE001 - the service wraps network errors in several types
+        raise _service_error(name, err, token) from None
     try:
         return service.backend(name)
     except QiskitBackendNotFoundError:
-        available = sorted(b.name for b in service.backends())
+        try:
+            available = sorted(b.name for b in service.backends())
+        except Exception as err:  # noqa: BLE001
+            raise _service_error(name, err, token) from None
         raise ValueError(
             f"IBM Quantum has no backend {name!r} for this account; available: {available}. "
             f"Local options: {_options_text()}."
         ) from None
+    except Exception as err:  # noqa: BLE001
+        raise _service_error(name, err, token) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from typing import Iterator
 
@@ -20,6 +21,9 @@ from convert import execute
 from convert.backends import Backend, is_statevector
 from convert.compile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
+from tfq_ssl.checks import check_positive_int
+
+log = logging.getLogger(__name__)
 
 
 # Angles come from a network's forward pass, which may differ in the last float32 bits
@@ -32,8 +36,8 @@ def _fingerprint(weights: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(weights, np.float64).tobytes()).hexdigest()[:16]
 
 
-def read_results(path: str) -> dict[int, dict]:
-    """Records of a results file by image index; a torn last line is dropped.
+def read_results(path: str, key: str = "index") -> dict:
+    """Records of a JSON-lines file by ``key`` (the image index); a torn last line is dropped.
 
     A crash can only tear the line being written (records are appended whole and
     flushed), so an unparsable *last* line is cut off the file; any other
@@ -58,7 +62,7 @@ def read_results(path: str) -> dict[int, dict]:
                     f.truncate(good)
                 break
             raise ValueError(f"{path}: line {n + 1} is not valid JSON; fix or remove it.") from None
-        records[int(record["index"])] = record
+        records[record[key] if key != "index" else int(record["index"])] = record
         good += len(line) + 1
     else:
         if raw and not raw.endswith(b"\n"):  # whole record, newline lost: close the line
@@ -125,8 +129,7 @@ def run_representation_on_backend(
     weights = np.asarray(weights, dtype=np.float64)
     if angles.ndim != 2 or angles.shape[1] != width:
         raise ValueError(f"angles must have shape (n, {width}), got {angles.shape}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
+    check_positive_int("batch_size", batch_size)
     settings = {
         "backend": backend.name,
         "shots": None if is_statevector(backend) else shots,
@@ -155,6 +158,33 @@ def run_representation_on_backend(
                 "use a new results_path or delete the file."
             )
     todo = [i for i in range(len(angles)) if i not in done]
+    jobs_path = jobs_path_for(results_path)
+    submitted = read_jobs(jobs_path, settings)
+    with execute.batch_mode(backend) as mode:
+        _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, recompile,
+                     results_path, jobs_path, submitted, settings, done, mode, batch_size,
+                     optimization_level, seed, target_overlap)
+    values = [done[i]["expectation_z"] for i in range(len(angles))]
+    return np.array(values, dtype=np.float64).reshape(-1, width)
+
+
+def jobs_path_for(results_path: str) -> str:
+    """Where the Runtime job ids of ``results_path``'s batches are kept."""
+    return os.path.splitext(results_path)[0] + ".jobs.jsonl"
+
+
+def read_jobs(path: str, settings: dict) -> dict[tuple[int, ...], str]:
+    """Job ids of submitted batches with these settings, by the batch's image indices."""
+    jobs = {}
+    for record in read_results(path, key="job_id").values():
+        if all(record.get(k) == v for k, v in settings.items()):
+            jobs[tuple(record["images"])] = record["job_id"]
+    return jobs
+
+
+def _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, recompile,
+                 results_path, jobs_path, submitted, settings, done, mode, batch_size,
+                 optimization_level, seed, target_overlap) -> None:
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         circuits, reports = [], []
@@ -166,8 +196,17 @@ def run_representation_on_backend(
             )  # fmt: skip
             circuits.append(circuit)
             reports.append(report)
+        previous = submitted.get(tuple(batch))
+        job = execute.attach(backend, previous) if previous else None
+        if job is not None:
+            log.info("re-attaching to job %s for images %d-%d", previous, batch[0], batch[-1])
+
+        def persist(job_id: str, batch: list[int] = batch) -> None:
+            _append(jobs_path, iter([{"job_id": job_id, "images": batch, **settings}]))
+
         values = execute.expectation_z(
-            circuits, backend, shots, optimization_level=optimization_level, seed=seed
+            circuits, backend, shots, optimization_level=optimization_level, seed=seed,
+            mode=mode, job=job, on_submit=persist,
         )
         records = [
             {"index": i, **settings, "angles": angles[i].tolist(),
@@ -176,5 +215,3 @@ def run_representation_on_backend(
         ]
         _append(results_path, iter(records))
         done.update({r["index"]: r for r in records})
-    values = [done[i]["expectation_z"] for i in range(len(angles))]
-    return np.array(values, dtype=np.float64).reshape(-1, width)

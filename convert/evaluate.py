@@ -61,7 +61,7 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
     from models.simclr import angle_model, quantum_layer  # noqa: PLC0415
     from tfq_ssl import plots  # noqa: PLC0415
     from tfq_ssl.data import normalize  # noqa: PLC0415
-    from tfq_ssl.layers import QuantumRepresentation  # noqa: PLC0415
+    from tfq_ssl.quantum.layer import QuantumRepresentation  # noqa: PLC0415
 
     config = rundir.read_config(run_dir)
     if config.model.representation != "quantum":

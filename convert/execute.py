@@ -11,16 +11,19 @@ model (local testing mode). All circuits of one call form one job, one PUB each.
 
 from __future__ import annotations
 
-from typing import Sequence
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.quantum_info import Statevector
+from qiskit_ibm_runtime import Batch
 from qiskit_ibm_runtime.executor_sampler import Sampler
 from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
 from convert.backends import Backend, is_statevector
 from convert.compile import transpile_for
+from tfq_ssl.checks import check_positive_int
 
 MEASURE_REGISTER = "meas"
 
@@ -82,6 +85,36 @@ def measure_logical_qubits(circuit: QuantumCircuit) -> QuantumCircuit:
     return measured
 
 
+FAILED_STATES = ("ERROR", "CANCELLED", "FAILED")
+
+
+def attach(backend: Backend, job_id: str) -> Any | None:
+    """The Runtime job ``job_id`` of ``backend``'s service, if it can still deliver.
+
+    Returns ``None`` for backends without a service (statevector, fake backends in
+    local mode: their jobs die with the process) and for failed or cancelled jobs,
+    which must be submitted again.
+    """
+    service = getattr(backend, "service", None)
+    if service is None or is_statevector(backend):
+        return None
+    job = service.job(job_id)
+    status = job.status()
+    return None if str(getattr(status, "name", status)).upper() in FAILED_STATES else job
+
+
+@contextlib.contextmanager
+def batch_mode(backend: Backend) -> Iterator[Any]:
+    """A Runtime ``Batch`` on ``backend`` for the jobs of one evaluation (``None`` when
+    there is nothing to batch: the statevector backend, or fake backends, whose local
+    testing mode runs jobs one by one anyway)."""
+    if is_statevector(backend) or isinstance(backend, FakeBackendV2):
+        yield None
+        return
+    with Batch(backend=backend) as batch:
+        yield batch
+
+
 def expectation_z(
     circuits: Sequence[QuantumCircuit],
     backend: Backend,
@@ -89,6 +122,9 @@ def expectation_z(
     *,
     optimization_level: int = 3,
     seed: int | None = None,
+    mode: Any = None,
+    job: Any = None,
+    on_submit: Callable[[str], None] | None = None,
 ) -> np.ndarray:
     """⟨Z_k⟩ on every logical qubit of every circuit, in one job.
 
@@ -103,6 +139,12 @@ def expectation_z(
         shots: measurements per circuit.
         optimization_level: preset pass-manager level for untranspiled circuits.
         seed: seeds the transpiler and, on fake backends, the simulator.
+        mode: a Runtime ``Batch`` or ``Session`` to submit in (default: job mode on
+            ``backend``).
+        job: a job of these circuits submitted earlier (see :func:`attach`): its
+            result is read instead of submitting again.
+        on_submit: called with the job id as soon as the job is submitted, before
+            waiting for it (to persist it: on hardware a resubmission costs queue time).
 
     Returns:
         ⟨Z_k⟩ per circuit. Shape: ``(len(circuits), W)``.
@@ -117,16 +159,19 @@ def expectation_z(
         )
     if is_statevector(backend):
         return np.stack([exact_expectation_z(c) for c in circuits])
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
-        raise ValueError(f"shots must be an integer >= 1, got {shots!r}.")
+    check_positive_int("shots", shots)
     isa = [
         c if c.layout is not None else transpile_for(c, backend, optimization_level, seed=seed)
         for c in circuits
     ]
-    sampler = Sampler(mode=backend)
-    if isinstance(backend, FakeBackendV2) and seed is not None:
-        sampler.options.simulator.seed_simulator = seed
-    result = sampler.run([measure_logical_qubits(c) for c in isa], shots=shots).result()
+    if job is None:
+        sampler = Sampler(mode=mode or backend)
+        if isinstance(backend, FakeBackendV2) and seed is not None:
+            sampler.options.simulator.seed_simulator = seed
+        job = sampler.run([measure_logical_qubits(c) for c in isa], shots=shots)
+        if on_submit is not None:
+            on_submit(job.job_id())
+    result = job.result()
     out = np.empty((len(circuits), widths.pop()))
     for i, pub in enumerate(result):
         bits = getattr(pub.data, MEASURE_REGISTER).to_bool_array(order="little")  # (shots, W)

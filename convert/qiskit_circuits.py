@@ -22,7 +22,7 @@ import qiskit
 import qiskit.qasm3
 from qiskit import qpy
 
-from tfq_ssl.circuits import representation_circuit
+from tfq_ssl.quantum.circuits import representation_circuit
 
 SUPPORTED_GATES = (
     "Rx, Ry, Rz, XPowGate/YPowGate/ZPowGate (any exponent), H, CZPowGate (any exponent), "

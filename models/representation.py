@@ -12,8 +12,8 @@ from typing import Any
 import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tf_keras
 
-from tfq_ssl.circuits import check_positive_int
-from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.checks import check_positive_int
+from tfq_ssl.quantum.layer import QuantumRepresentation
 
 KINDS = ("quantum", "classical", "identity")
 
@@ -43,7 +43,7 @@ def representation_network(
             same width and depth) or ``"identity"`` (no representation network).
         width: W.
         layers: L.
-        **quantum_options: ``ansatz``, ``differentiator``, ``shots``, ``backend`` for
+        **quantum_options: ``ansatz``, ``differentiator``, ``shots``, ``engine`` for
             the quantum network; rejected for the other kinds.
 
     Returns:

@@ -20,7 +20,7 @@ import tf_keras
 from models.representation import representation_network
 from models.resnet import resnet
 from tfq_ssl.config import ModelConfig
-from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.quantum.layer import QuantumRepresentation
 from tfq_ssl.losses import nt_xent
 
 

@@ -1,5 +1,8 @@
 import tfq_ssl  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow)
 
+import os
+import time
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -99,6 +102,7 @@ def fake_tfds(monkeypatch):
         return tiny_dataset()
 
     monkeypatch.setattr(data.tfds, "load", fake_load)
+    monkeypatch.setattr(data, "_is_prepared", lambda data_dir: True)  # as if TFDS had it
     return calls
 
 
@@ -198,3 +202,50 @@ def test_probe_dataset_with_augment_and_shuffle():
         )
     )
     np.testing.assert_array_equal(batches[0][0], again[0][0])
+
+
+def test_offline_download_fails_at_once_with_one_clear_error(tmp_path, monkeypatch):
+    def unreachable(address, timeout):
+        raise OSError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(data.socket, "create_connection", unreachable)
+    start = time.perf_counter()
+    with pytest.raises(data.DatasetUnavailableError, match="www.cs.toronto.edu cannot be reached"):
+        data.load_cifar10("train", data_dir=str(tmp_path), download=True)
+    assert time.perf_counter() - start < 10
+    assert not any(name.endswith(".tmp") or ".tmp." in name
+                   for _, _, files in os.walk(tmp_path) for name in files)
+
+
+def test_failed_download_removes_its_partial_file(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(data, "_check_reachable", lambda url: None)
+    partial = tmp_path / "downloads" / "cs.toronto.edu_kriz_cifar-10-binary.tar.gz.tmp.1a2b"
+    kept = tmp_path / "downloads" / "someone-else.tar.gz"
+
+    def failing_load(name, **kwargs):
+        partial.parent.mkdir(exist_ok=True)
+        partial.write_bytes(b"half a download")
+        raise ConnectionError("connection reset")
+
+    kept.parent.mkdir()
+    kept.write_bytes(b"x")
+    monkeypatch.setattr(data.tfds, "load", failing_load)
+    caplog.set_level("INFO")
+    with pytest.raises(data.DatasetUnavailableError, match="downloading it failed"):
+        data.load_cifar10("train", data_dir=str(tmp_path), download=True)
+    assert "downloads https://www.cs.toronto.edu" in caplog.text  # said before it started
+    assert not partial.exists() and kept.exists()
+
+
+def test_skipped_batches_equal_the_unskipped_stream():
+    from tfq_ssl.augment import make_augment
+    from tfq_ssl.config import AugmentConfig
+
+    def stream(skip):
+        ds = data.pretraining_dataset(tiny_dataset(), batch_size=4, augment=make_augment(
+            AugmentConfig()), seed=3, shuffle_buffer=16, skip_batches=skip)
+        return [(v1.numpy(), y.numpy()) for (v1, _), y in ds.take(3)]
+
+    full, skipped = stream(0), stream(2)
+    np.testing.assert_array_equal(skipped[0][0], full[2][0])
+    np.testing.assert_array_equal(skipped[0][1], full[2][1])

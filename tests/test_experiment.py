@@ -57,7 +57,7 @@ def test_every_spec_names_existing_presets_and_valid_overrides():
                 assert config.model.width == v.width
     wide = {v.name: config_lib.override(get_preset(v.preset), list(v.overrides))
             for v in experiment.SPECS["wide"].variants}
-    assert wide["quantum_W20"].model.backend == "tensornet"
+    assert wide["quantum_W20"].model.engine == "tensornet"
 
 
 def test_width_report_groups_by_family(tmp_path):

@@ -24,7 +24,7 @@ class Killed(BaseException):
 
 def _config():
     config = tiny_config("quantum", steps=4, save_every=2)
-    return config_lib.override(config, ["model.backend=statevector"])
+    return config_lib.override(config, ["model.engine=statevector"])
 
 
 def _steps(path):

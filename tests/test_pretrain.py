@@ -42,8 +42,8 @@ def test_three_step_fit_writes_a_complete_run(tmp_path, representation):
         assert not hs.exists()
 
 
-@pytest.mark.parametrize("backend", ["tfq", "tensornet"])
-def test_loss_falls_on_a_fixed_batch(tmp_path, backend):
+@pytest.mark.parametrize("engine", ["tfq", "tensornet"])
+def test_loss_falls_on_a_fixed_batch(tmp_path, engine):
     """Gradients reach the whole encoder through the circuit: the loss must fall.
 
     Without the projection head the loss acts on y = ⟨Z⟩ itself: at W = 4 the head's
@@ -54,7 +54,7 @@ def test_loss_falls_on_a_fixed_batch(tmp_path, backend):
     """
     config = tiny_config("quantum", steps=12, save_every=12, learning_rate=3e-3, batch_size=8)
     config = config_lib.override(config, [
-        "model.width=4", "train.hs_metrics=false", f"model.backend={backend}",
+        "model.width=4", "train.hs_metrics=false", f"model.engine={engine}",
         "model.projection_head=false"])
     fixed = view_pairs(config, distinct_images(8)).take(1).cache().repeat()
     pretrain(config, str(tmp_path), dataset=fixed, verbose=0)

@@ -17,7 +17,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfq_ssl import rundir
-from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.quantum.layer import QuantumRepresentation
 from tfq_ssl.metrics import hilbert_schmidt_metrics
 
 

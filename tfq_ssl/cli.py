@@ -75,6 +75,8 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         return main(argv)
+    except SystemExit as done:  # argparse: --help (0) or a bad option (2, already printed)
+        return done.code if isinstance(done.code, int) else USAGE_ERROR
     except (UserError, ValueError, FileNotFoundError) as err:
         print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
         return USAGE_ERROR

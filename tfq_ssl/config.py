@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Any
 
+from tfq_ssl.checks import check_positive_int
 from tfq_ssl.errors import ConfigError
+from tfq_ssl.quantum.options import check_options
 
 
 CIFAR10_CLASSES: tuple[str, ...] = (
@@ -178,7 +180,9 @@ class ModelConfig:
         ansatz: ``"ring"`` or ``"all_to_all"`` (quantum only).
         differentiator: ``"adjoint"`` or ``"parameter_shift"`` (quantum only).
         shots: ``None`` for exact expectations, else shots per circuit.
-        backend: ``"tfq"``, ``"statevector"`` or ``"tensornet"`` (quantum only).
+        engine: the simulator that executes the circuit: ``"tfq"``, ``"statevector"``
+            or ``"tensornet"`` (quantum only; see ``tfq_ssl.quantum.factory``). Called
+            ``backend`` in configs written before 2026-12, which still load.
         noise: depolarising probability per qubit and moment, simulated by TFQ's
             noisy backend (quantum only; needs ``differentiator="parameter_shift"``).
         resnet_depth: 18 (or 34).
@@ -192,7 +196,7 @@ class ModelConfig:
     ansatz: str = "ring"
     differentiator: str = "adjoint"
     shots: int | None = None
-    backend: str = "tfq"
+    engine: str = "tfq"
     noise: float = 0.0
     resnet_depth: int = 18
     stem: str = "imagenet"
@@ -203,7 +207,7 @@ class ModelConfig:
         if self.representation != "quantum":
             return {}
         options = dict(ansatz=self.ansatz, differentiator=self.differentiator,
-                       shots=self.shots, backend=self.backend)
+                       shots=self.shots, engine=self.engine)
         if self.noise:
             options["noise"] = self.noise
         return options
@@ -274,11 +278,8 @@ class ProbeConfig:
     seed: int = 0
 
 
-# Allowed values, by key (the layer and the model builders check the same sets).
+# Allowed values, by key (the layer checks the quantum ones: tfq_ssl.quantum.options).
 REPRESENTATIONS = ("quantum", "classical", "identity")
-ANSATZE = ("ring", "all_to_all")
-DIFFERENTIATORS = ("adjoint", "parameter_shift")
-BACKENDS = ("tfq", "statevector", "tensornet")
 RESNET_DEPTHS = (10, 18, 34)
 STEMS = ("imagenet", "cifar")
 PROTOCOLS = ("paper", "cached")
@@ -288,90 +289,64 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _at_least(key: str, value: Any, minimum: int) -> None:
-    if not _is_int(value) or value < minimum:
-        raise ConfigError(f"{key}={value!r}: must be an integer >= {minimum}.")
-
-
 def _positive(key: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(f"{key}={value!r}: must be a number > 0.")
+        raise ConfigError(f"{key} must be a number > 0, got {value!r}.")
 
 
 def _one_of(key: str, value: Any, allowed: Sequence[Any]) -> None:
     if value not in allowed:
-        raise ConfigError(f"{key}={value!r}: must be one of {', '.join(map(repr, allowed))}.")
+        raise ConfigError(f"{key} must be one of {tuple(allowed)}, got {value!r}.")
 
 
 def check_model(model: "ModelConfig", prefix: str = "model.") -> None:
     """Raise :class:`ConfigError` for a value or a combination the model cannot build."""
     _one_of(f"{prefix}representation", model.representation, REPRESENTATIONS)
-    _at_least(f"{prefix}width", model.width, 1)
-    _at_least(f"{prefix}layers", model.layers, 1)
+    check_positive_int(f"{prefix}width", model.width)
+    check_positive_int(f"{prefix}layers", model.layers)
     _one_of(f"{prefix}resnet_depth", model.resnet_depth, RESNET_DEPTHS)
     _one_of(f"{prefix}stem", model.stem, STEMS)
-    if model.representation != "quantum":
-        return
-    _one_of(f"{prefix}ansatz", model.ansatz, ANSATZE)
-    _one_of(f"{prefix}differentiator", model.differentiator, DIFFERENTIATORS)
-    _one_of(f"{prefix}backend", model.backend, BACKENDS)
-    if model.shots is not None:
-        _at_least(f"{prefix}shots", model.shots, 1)
-    noise = model.noise
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
-        raise ConfigError(f"{prefix}noise={noise!r}: must be a probability in [0, 1).")
-    if model.shots is not None and model.differentiator == "adjoint":
-        raise ConfigError(
-            f"{prefix}shots={model.shots} with {prefix}differentiator='adjoint': adjoint is "
-            f"exact-only; set {prefix}differentiator=parameter_shift for sampled runs.")
-    if model.backend == "tensornet" and (model.shots is not None or model.ansatz != "ring"):
-        raise ConfigError(
-            f"{prefix}backend='tensornet' computes exact expectations of the ring ansatz "
-            f"(got {prefix}shots={model.shots}, {prefix}ansatz={model.ansatz!r}); use "
-            f"{prefix}backend=statevector for sampled runs or the all-to-all ansatz.")
-    if noise and (model.differentiator != "parameter_shift" or model.backend != "tfq"):
-        raise ConfigError(
-            f"{prefix}noise={noise} runs on TFQ's noisy simulator, which needs "
-            f"{prefix}differentiator=parameter_shift and {prefix}backend=tfq "
-            f"(got {model.differentiator!r}, {model.backend!r}).")
+    if model.representation == "quantum":
+        check_options(ansatz=model.ansatz, differentiator=model.differentiator,
+                      shots=model.shots, engine=model.engine, noise=model.noise, prefix=prefix)
 
 
 def check_run(config: "RunConfig") -> None:
     """Validate a whole run config; the error names the key, the value and what is allowed."""
     if not isinstance(config.name, str) or not config.name:
-        raise ConfigError(f"name={config.name!r}: must be a non-empty string.")
+        raise ConfigError(f"name must be a non-empty string, got {config.name!r}.")
     data = config.data
     if data.dataset != "cifar10":
-        raise ConfigError(f"data.dataset={data.dataset!r}: only 'cifar10' is supported.")
+        raise ConfigError(f"data.dataset must be 'cifar10' (the only one supported), got {data.dataset!r}.")
     try:
         resolve_classes(data.classes, len(CIFAR10_CLASSES))
     except ConfigError as err:
-        raise ConfigError(f"data.classes={data.classes!r}: {err}") from None
+        raise ConfigError(f"data.classes: {err}") from None
     if len(resolve_classes(data.classes, len(CIFAR10_CLASSES))) < 2:
-        raise ConfigError(f"data.classes={data.classes!r}: a linear probe needs >= 2 classes.")
-    _at_least("data.shuffle_buffer", data.shuffle_buffer, 1)
+        raise ConfigError(f"data.classes must select >= 2 classes (for the linear probe), "
+                          f"got {data.classes!r}.")
+    check_positive_int("data.shuffle_buffer", data.shuffle_buffer)
     check_model(config.model)
     train = config.train
-    _at_least("train.batch_size", train.batch_size, 2)  # NT-Xent needs negatives
-    _at_least("train.steps", train.steps, 1)
-    _at_least("train.save_every", train.save_every, 1)
-    _at_least("train.hs_batch", train.hs_batch, 1)
+    check_positive_int("train.batch_size", train.batch_size, minimum=2)  # NT-Xent needs negatives
+    check_positive_int("train.steps", train.steps)
+    check_positive_int("train.save_every", train.save_every)
+    check_positive_int("train.hs_batch", train.hs_batch)
     _positive("train.learning_rate", train.learning_rate)
     _positive("train.temperature", train.temperature)
     if train.weight_decay < 0:
-        raise ConfigError(f"train.weight_decay={train.weight_decay!r}: must be >= 0.")
-    if not _is_int(train.seed) or train.seed < 0:
-        raise ConfigError(f"train.seed={train.seed!r}: must be an integer >= 0.")
+        raise ConfigError(f"train.weight_decay must be >= 0, got {train.weight_decay!r}.")
+    check_positive_int("train.seed", train.seed, minimum=0)
 
 
 def check_probe(probe: ProbeConfig) -> None:
     """Validate probe settings (see :func:`check_run`)."""
     _one_of("protocol", probe.protocol, PROTOCOLS)
-    _at_least("epochs", probe.epochs, 1)
-    _at_least("batch_size", probe.batch_size, 1)
+    check_positive_int("epochs", probe.epochs)
+    check_positive_int("batch_size", probe.batch_size)
     _positive("learning_rate", probe.learning_rate)
     if any(not 0 < m <= 1 for m in probe.milestones):
-        raise ConfigError(f"milestones={probe.milestones!r}: must be fractions in (0, 1].")
+        raise ConfigError(f"milestones must be fractions in (0, 1], got {probe.milestones!r}.")
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -445,11 +420,12 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "config", *,
     """
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
+    data = _renamed(cls, data)
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(names)}.")
     if complete:
-        missing = _missing(cls, data, where)
+        missing = _missing(cls, data)
         if missing:
             raise ConfigError(f"{where}: missing field(s) {missing}; a saved config lists "
                               "every field (compare with a config.json that pretrain wrote).")
@@ -463,14 +439,32 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "config", *,
     return config
 
 
-def _missing(cls: type, data: dict[str, Any], where: str) -> list[str]:
+# Keys renamed since configs were first saved: old config.json files keep loading.
+LEGACY_KEYS: dict[str, dict[str, str]] = {"ModelConfig": {"backend": "engine"}}
+
+
+def _renamed(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    renames = LEGACY_KEYS.get(cls.__name__, {})
+    if not any(old in data for old in renames):
+        return data
+    data = dict(data)
+    for old, new in renames.items():
+        if old in data:
+            if new in data:
+                raise ConfigError(f"both {old!r} (its old name) and {new!r} are given; keep {new!r}.")
+            data[new] = data.pop(old)
+    return data
+
+
+def _missing(cls: type, data: dict[str, Any], prefix: str = "") -> list[str]:
     hints = typing.get_type_hints(cls)
+    data = _renamed(cls, data)
     out = []
     for f in dataclasses.fields(cls):
         if f.name not in data:
-            out.append(f"{where}.{f.name}")
+            out.append(f"{prefix}{f.name}")
         elif dataclasses.is_dataclass(hints[f.name]) and isinstance(data[f.name], dict):
-            out += _missing(hints[f.name], data[f.name], f"{where}.{f.name}")
+            out += _missing(hints[f.name], data[f.name], f"{prefix}{f.name}.")
     return out
 
 
@@ -522,6 +516,8 @@ def override(config: RunConfig, assignments: list[str]) -> RunConfig:
             if not isinstance(node, dict) or part not in node:
                 raise ConfigError(f"override {item!r}: no section {part!r} in the config.")
             node = node[part]
+        if parts[:-1] == ["model"] and parts[-1] in LEGACY_KEYS["ModelConfig"]:
+            parts[-1] = LEGACY_KEYS["ModelConfig"][parts[-1]]
         if not isinstance(node, dict) or parts[-1] not in node:
             raise ConfigError(
                 f"override {item!r}: no key {parts[-1]!r}; valid keys: "

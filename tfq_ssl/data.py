@@ -10,7 +10,13 @@ directory (TFDS itself honours ``TFDS_DATA_DIR``).
 
 from __future__ import annotations
 
+import glob
 import inspect
+import logging
+import os
+import shutil
+import socket
+import urllib.parse
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -25,6 +31,8 @@ CIFAR10_MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
 
 Augment = Callable[..., tf.Tensor]
+
+log = logging.getLogger(__name__)
 
 
 class DatasetUnavailableError(UserError, RuntimeError):
@@ -66,7 +74,60 @@ def _is_prepared(data_dir: str | None) -> bool:
         return False
 
 
+# What TFDS 4.9's cifar10 builder downloads when the data is missing (~163 MB).
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+
+
+def _where(data_dir: str | None) -> str:
+    if data_dir is not None:
+        return f"data_dir={data_dir!r}"
+    return "the default TFDS directory ($TFDS_DATA_DIR, else ~/tensorflow_datasets)"
+
+
+def _unavailable(data_dir: str | None, why: str) -> DatasetUnavailableError:
+    return DatasetUnavailableError(
+        f"CIFAR-10 (TFDS 'cifar10') is not available in {_where(data_dir)} and {why}. "
+        "Set TFDS_DATA_DIR or pass --data-dir to a TensorFlow Datasets directory "
+        "that holds cifar10, or allow downloading with network access."
+    )
+
+
+def _download_root(data_dir: str | None) -> str | None:
+    try:  # <root>/cifar10/<version>
+        return os.path.dirname(os.path.dirname(tfds.builder("cifar10", data_dir=data_dir).data_dir))
+    except Exception:  # noqa: BLE001 - no usable folder: nothing to clean either
+        return None
+
+
+def _partial_files(root: str | None) -> set[str]:
+    """Temporary download and preparation files TFDS leaves when it is interrupted."""
+    if root is None:
+        return set()
+    return set(glob.glob(os.path.join(glob.escape(root), "downloads", "*.tmp*"))
+               + glob.glob(os.path.join(glob.escape(root), "downloads", "*.incomplete*"))
+               + glob.glob(os.path.join(glob.escape(root), "cifar10", "*incomplete*")))
+
+
+def _check_reachable(url: str, timeout: float = 10.0) -> None:
+    """Fail at once, rather than after minutes of TFDS retries, when the host is unreachable."""
+    host = urllib.parse.urlsplit(url).hostname
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as err:
+        raise OSError(f"{host} cannot be reached ({err})") from None
+
+
 def _load_raw(split: str, data_dir: str | None, download: bool, decoders=None) -> tf.data.Dataset:
+    root = None
+    if download and not _is_prepared(data_dir):
+        try:
+            _check_reachable(CIFAR10_URL)
+        except OSError as err:
+            raise _unavailable(data_dir, f"downloading it is impossible: {err}") from None
+        log.info("CIFAR-10 is not in %s: TFDS downloads %s (~163 MB) and prepares it there.",
+                 _where(data_dir), CIFAR10_URL)
+        root = _download_root(data_dir)
+    before = _partial_files(root)
     try:
         return tfds.load(
             "cifar10",
@@ -79,18 +140,11 @@ def _load_raw(split: str, data_dir: str | None, download: bool, decoders=None) -
     except Exception as err:
         if _is_prepared(data_dir):
             raise  # the data is there: a genuine argument error such as a bad split
-        where = (
-            f"data_dir={data_dir!r}"
-            if data_dir is not None
-            else "the default TFDS directory ($TFDS_DATA_DIR, else ~/tensorflow_datasets)"
-        )
+        for path in _partial_files(root) - before:
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         how = "downloading it failed" if download else "download=False"
-        raise DatasetUnavailableError(
-            f"CIFAR-10 (TFDS 'cifar10') is not available in {where} and {how}. "
-            "Set TFDS_DATA_DIR or pass --data-dir to a TensorFlow Datasets directory "
-            "that holds cifar10, or allow downloading with network access. "
-            f"Cause: {type(err).__name__}: {err}"
-        ) from err
+        cause = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+        raise _unavailable(data_dir, f"{how} (cause: {cause})") from err
 
 
 def load_cifar10(

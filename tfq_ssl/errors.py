@@ -25,3 +25,7 @@ class RunLockedError(RunFolderError):
 
 class CorruptFileError(RunFolderError):
     """A file a run wrote is truncated or garbled; the message names it and the remedy."""
+
+
+class DeviceError(UserError, RuntimeError):
+    """A quantum device or its service cannot be used (no account, no network, refused)."""

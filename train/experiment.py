@@ -76,11 +76,11 @@ SPECS: dict[str, Spec] = {
     "fig8": Spec("Fig. 8: quantum vs classical across widths",
                  _widths("quantum", "paper_5class_quantum", (2, 4, 6, 8))
                  + _widths("classical", "paper_5class_classical", (2, 4, 6, 8)), kind="width"),
-    # Beyond the paper, which stopped at W = 8: the tensor-network backend makes wide
+    # Beyond the paper, which stopped at W = 8: the tensor-network engine makes wide
     # rings cost about what the classical network does (bench/README.md).
-    "wide": Spec("Quantum vs classical at 8-20 qubits/neurons (tensor-network backend)",
+    "wide": Spec("Quantum vs classical at 8-20 qubits/neurons (tensor-network engine)",
                  _widths("quantum", "paper_5class_quantum", (8, 12, 16, 20),
-                         ("model.backend=tensornet",))
+                         ("model.engine=tensornet",))
                  + _widths("classical", "paper_5class_classical", (8, 12, 16, 20)),
                  kind="width"),
     "fig10": Spec(

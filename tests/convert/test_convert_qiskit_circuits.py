@@ -14,7 +14,7 @@ from convert.qiskit_circuits import (
     save_qpy,
     to_qasm3,
 )
-from tfq_ssl.circuits import representation_circuit
+from tfq_ssl.quantum.circuits import representation_circuit
 
 
 def _cirq_state(circuit, qubits):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import tfq_ssl  # noqa: F401
 import numpy as np
@@ -11,6 +12,9 @@ import tensorflow as tf
 from tfq_ssl.augment import make_augment
 from tfq_ssl.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from tfq_ssl.data import pretraining_dataset
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+"""The repository root (to run entry points as subprocesses)."""
 
 
 def generated_images(n: int = 64, classes: int = 2, seed: int = 0) -> tf.data.Dataset:

@@ -1,4 +1,4 @@
-"""Tests of tfq_ssl.tensornet against the statevector simulator, TFQ and finite differences."""
+"""Tests of tfq_ssl.quantum.tensornet against the statevector simulator, TFQ and finite differences."""
 
 import tfq_ssl  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
@@ -8,16 +8,16 @@ import pytest
 import sympy
 import tensorflow as tf
 
-from tests.test_simulate import (
-    _circuit,
-    _loss_and_gradients,
-    _tfq_expectation,
-    _values,
+from tests.helpers.quantum import (
     assert_gradients_match_finite_differences,
+    loss_and_gradients,
+    random_values,
+    representation_case,
+    tfq_expectation,
 )
-from tfq_ssl import circuits
-from tfq_ssl.simulate import StatevectorSimulator
-from tfq_ssl.tensornet import TensorNetworkSimulator
+from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum.statevector import StatevectorSimulator
+from tfq_ssl.quantum.tensornet import TensorNetworkSimulator
 
 
 @pytest.mark.parametrize(
@@ -27,8 +27,8 @@ from tfq_ssl.tensornet import TensorNetworkSimulator
 )
 def test_expectation_matches_statevector(width, layers, form):
     """The CZ·RX·CZ·RX form of a CRX needs two bonds where CRX needs one: max_cut=8."""
-    circuit, qubits, xs, ws = _circuit(width, "ring", form, layers)
-    inputs, weights = _values(width, len(ws), batch=4)
+    circuit, qubits, xs, ws = representation_case(width, "ring", form, layers)
+    inputs, weights = random_values(width, len(ws), batch=4)
     want = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128).expectation_z(
         inputs, weights
     )
@@ -40,12 +40,12 @@ def test_expectation_matches_statevector(width, layers, form):
 
 
 def test_expectation_matches_tfq_at_sixteen_qubits():
-    circuit, qubits, xs, ws = _circuit(16, "ring", "plain", layers=2)
-    inputs, weights = _values(16, len(ws), batch=3)
+    circuit, qubits, xs, ws = representation_case(16, "ring", "plain", layers=2)
+    inputs, weights = random_values(16, len(ws), batch=3)
     sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
     values = sim.expectation_z(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
     assert values.dtype == tf.float32
-    reference = _tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
+    reference = tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
     np.testing.assert_allclose(values.numpy(), reference, atol=1e-5)
 
 
@@ -67,7 +67,7 @@ def test_controlled_gate_zoo_on_a_chain_matches_statevector():
         cirq.XPowGate(exponent=0.3).on(q[0]),
         cirq.ry(t[3]).on(q[2]),
     )
-    inputs, weights = _values(4, 4, batch=3)
+    inputs, weights = random_values(4, 4, batch=3)
     want = StatevectorSimulator(circuit, q, x, t, dtype=tf.complex128).expectation_z(
         inputs, weights
     )
@@ -78,20 +78,20 @@ def test_controlled_gate_zoo_on_a_chain_matches_statevector():
 
 @pytest.mark.parametrize("width, form", [(3, "plain"), (4, "decomposed"), (2, "plain")])
 def test_gradients_match_finite_differences(width, form):
-    circuit, qubits, xs, ws = _circuit(width, "ring", form)
-    inputs, weights = _values(width, len(ws), batch=2)
+    circuit, qubits, xs, ws = representation_case(width, "ring", form)
+    inputs, weights = random_values(width, len(ws), batch=2)
     coefficients = np.random.default_rng(1).normal(size=(2, width))
     sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
     assert_gradients_match_finite_differences(sim, inputs, weights, coefficients)
 
 
 def test_float32_gradients_match_statevector_at_twelve_qubits():
-    circuit, qubits, xs, ws = _circuit(12, "ring", "plain")
-    inputs, weights = _values(12, len(ws), batch=4)
+    circuit, qubits, xs, ws = representation_case(12, "ring", "plain")
+    inputs, weights = random_values(12, len(ws), batch=4)
     coefficients = np.random.default_rng(2).normal(size=(4, 12)).astype(np.float32)
     args = (inputs.astype(np.float32), weights.astype(np.float32), coefficients)
-    want = _loss_and_gradients(StatevectorSimulator(circuit, qubits, xs, ws), *args)
-    got = _loss_and_gradients(TensorNetworkSimulator(circuit, qubits, xs, ws), *args)
+    want = loss_and_gradients(StatevectorSimulator(circuit, qubits, xs, ws), *args)
+    got = loss_and_gradients(TensorNetworkSimulator(circuit, qubits, xs, ws), *args)
     for g, w in zip(got, want):
         assert g.dtype == tf.float32
         np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-5)
@@ -99,9 +99,9 @@ def test_float32_gradients_match_statevector_at_twelve_qubits():
 
 @pytest.mark.parametrize("jit_compile", (False, True))
 def test_runs_in_tf_function_with_unknown_batch(jit_compile):
-    circuit, qubits, xs, ws = _circuit(4, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(4, "ring", "plain")
     sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
-    weights = tf.Variable(tf.constant(_values(4, len(ws))[1], tf.float32))
+    weights = tf.Variable(tf.constant(random_values(4, len(ws))[1], tf.float32))
 
     @tf.function(
         input_signature=[tf.TensorSpec([None, 4], tf.float32)], jit_compile=jit_compile
@@ -114,7 +114,7 @@ def test_runs_in_tf_function_with_unknown_batch(jit_compile):
         return out, tape.gradient(total, [x, weights])
 
     for batch in (1, 5):
-        inputs = tf.constant(_values(4, len(ws), batch=batch)[0], tf.float32)
+        inputs = tf.constant(random_values(4, len(ws), batch=batch)[0], tf.float32)
         out, (gx, gw) = run(inputs)
         want = StatevectorSimulator(circuit, qubits, xs, ws).expectation_z(inputs, weights)
         np.testing.assert_allclose(out.numpy(), want.numpy(), atol=1e-5)
@@ -127,17 +127,17 @@ def test_runs_in_tf_function_with_unknown_batch(jit_compile):
 
 
 def test_all_to_all_ansatz_is_refused():
-    circuit, qubits, xs, ws = _circuit(5, "all_to_all", "plain")
+    circuit, qubits, xs, ws = representation_case(5, "all_to_all", "plain")
     with pytest.raises(ValueError, match="not neighbours.*statevector backend"):
         TensorNetworkSimulator(circuit, qubits, xs, ws)
 
 
 def test_deep_ring_is_refused_unless_max_cut_allows_it():
-    circuit, qubits, xs, ws = _circuit(4, "ring", "plain", layers=4)
+    circuit, qubits, xs, ws = representation_case(4, "ring", "plain", layers=4)
     with pytest.raises(ValueError, match=r"keeps 8 bonds open \(max_cut=6\).*statevector"):
         TensorNetworkSimulator(circuit, qubits, xs, ws)
     sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
-    inputs, weights = _values(4, len(ws), batch=2)
+    inputs, weights = random_values(4, len(ws), batch=2)
     want = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128)
     np.testing.assert_allclose(
         sim.expectation_z(inputs, weights).numpy(),
@@ -168,7 +168,7 @@ def test_other_gates(operation, message):
 
 
 def test_shared_argument_checks():
-    circuit, qubits, xs, ws = _circuit(3, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(3, "ring", "plain")
     with pytest.raises(ValueError, match="not in qubits"):
         TensorNetworkSimulator(circuit, qubits[:2], xs, ws)
     with pytest.raises(ValueError, match="theta_00"):
@@ -176,7 +176,7 @@ def test_shared_argument_checks():
     with pytest.raises(ValueError, match="max_cut"):
         TensorNetworkSimulator(circuit, qubits, xs, ws, max_cut=0)
     sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
-    inputs, weights = _values(3, len(ws))
+    inputs, weights = random_values(3, len(ws))
     with pytest.raises(ValueError, match=r"inputs must have shape \(batch, 3\)"):
         sim.expectation_z(inputs[:, :2], weights)
     with pytest.raises(ValueError, match=r"weights must have shape \(12,\)"):

@@ -3,7 +3,7 @@ import cirq
 import numpy as np
 import pytest
 
-from tfq_ssl import circuits
+from tfq_ssl.quantum import circuits
 
 
 def _random_resolver(symbols, seed=0):

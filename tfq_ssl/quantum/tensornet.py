@@ -25,8 +25,8 @@ Gradients reach the per-row input angles and the shared weights through TF
 autodiff, on CPU or GPU, in ``tf.function`` and under XLA.
 
 The circuit stays the single source of truth: the same gate compiler as
-:class:`tfq_ssl.simulate.StatevectorSimulator` reads it, and the two agree to
-float32 round-off (tests/test_tensornet.py).
+:class:`tfq_ssl.quantum.statevector.StatevectorSimulator` reads it, and the two agree to
+float32 round-off (tests/tfq_ssl/quantum/test_tensornet.py).
 """
 
 from __future__ import annotations
@@ -39,8 +39,11 @@ import numpy as np
 import sympy
 import tensorflow as tf
 
-from tfq_ssl import circuits as circuits_lib
-from tfq_ssl.simulate import _ROTATION_GENERATORS, _CircuitSimulator, _Gate, _Rotation
+from tfq_ssl.checks import check_positive_int
+from tfq_ssl.quantum.compile import (
+    ROTATION_GENERATORS, AngleTable, CircuitEngine, Gate, Rotation,
+)
+from tfq_ssl.quantum.statevector import StatevectorSimulator
 
 __all__ = ["TensorNetworkSimulator", "DEFAULT_MAX_CUT"]
 
@@ -89,7 +92,7 @@ class _Group:
     events: list[tuple[str | None, list[_GroupFactor]]]
 
 
-def _affine_parts(gate: _Gate, rotations: Sequence[_Rotation]):
+def _affine_parts(gate: Gate, rotations: Sequence[Rotation]):
     """(const, cos_part, sin_part) of a gate template, full size, complex."""
     mask = gate.slots >= 0
     const = np.where(mask, 0, gate.const).astype(complex)
@@ -98,11 +101,11 @@ def _affine_parts(gate: _Gate, rotations: Sequence[_Rotation]):
         return const, zero, zero
     index = np.clip(gate.slots, 0, None)
     eye = np.eye(2, dtype=complex).reshape(-1)
-    generator = _ROTATION_GENERATORS[rotations[gate.rotation].axis].reshape(-1)
+    generator = ROTATION_GENERATORS[rotations[gate.rotation].axis].reshape(-1)
     return const, np.where(mask, eye[index], 0), np.where(mask, generator[index], 0)
 
 
-def _split_controlled(gate: _Gate, rotations, op: cirq.Operation):
+def _split_controlled(gate: Gate, rotations, op: cirq.Operation):
     """(control position, [control factors], [target factors]) of a two-qubit gate."""
     parts = _affine_parts(gate, rotations)
     nonzero = np.zeros((4, 4), bool)
@@ -128,14 +131,14 @@ def _split_controlled(gate: _Gate, rotations, op: cirq.Operation):
     )
 
 
-class TensorNetworkSimulator(_CircuitSimulator):
+class TensorNetworkSimulator(CircuitEngine):
     """Exact batched ⟨Z_k⟩ of a Cirq circuit by contracting it as a ring/chain network.
 
     Use it for circuits whose two-qubit gates are all controlled one-qubit gates and
     couple qubits that are close in register order (the ring ansatz: every cut
     crosses 2·L bonds). Input-symbol angles vary per batch row, weight-symbol angles
     are shared, each angle may be any affine expression of the symbols — as in
-    :class:`tfq_ssl.simulate.StatevectorSimulator`, whose arguments it shares.
+    :class:`tfq_ssl.quantum.statevector.StatevectorSimulator`, whose arguments it shares.
 
     Example:
         >>> circuit, qubits, xs, ws = circuits.representation_circuit(16, 2, "ring")
@@ -177,7 +180,7 @@ class TensorNetworkSimulator(_CircuitSimulator):
         max_cut: int = DEFAULT_MAX_CUT,
     ):
         compiler = self._setup(circuit, qubits, input_symbols, weight_symbols, dtype)
-        self.max_cut = circuits_lib.check_positive_int("max_cut", max_cut)
+        self.max_cut = check_positive_int("max_cut", max_cut)
         self._columns: list[list[_Event]] = [[] for _ in self.qubits]
         # Bonds to the previous qubit in ring order (those to the next one are the
         # next qubit's left bonds).
@@ -207,18 +210,10 @@ class TensorNetworkSimulator(_CircuitSimulator):
         self._rotations = compiler.rotations
         self._check_cut()
 
-        shared = [i for i, r in enumerate(self._rotations) if not r.per_row]
-        rows = [i for i, r in enumerate(self._rotations) if r.per_row]
-        self._slot = {i: ("shared", k) for k, i in enumerate(shared)}
-        self._slot.update({i: ("row", k) for k, i in enumerate(rows)})
-        stack = lambda ids, attr, n: np.array(  # noqa: E731
-            [getattr(self._rotations[i], attr) for i in ids]
-        ).reshape(len(ids), n)
-        self._shared_aw = stack(shared, "a_w", self.n_weights)
-        self._shared_bias = np.array([self._rotations[i].bias for i in shared])
-        self._row_ain = stack(rows, "a_in", self.n_inputs)
-        self._row_aw = stack(rows, "a_w", self.n_weights)
-        self._row_bias = np.array([self._rotations[i].bias for i in rows])
+        self._angle_table = table = AngleTable.of(self._rotations, self.n_inputs, self.n_weights)
+        self._slot = {i: ("shared", k) for k, i in enumerate(table.shared)}
+        self._slot.update({i: ("row", k) for k, i in enumerate(table.row)})
+        self._state_simulator: StatevectorSimulator | None = None
         self._groups = self._group_columns()
 
     # -- compile ------------------------------------------------------------------
@@ -283,16 +278,9 @@ class TensorNetworkSimulator(_CircuitSimulator):
     # -- run ------------------------------------------------------------------------
 
     def _half_angles(self, inputs, weights):
-        rdt = self.real_dtype
-        shared = 0.5 * (
-            tf.linalg.matvec(tf.constant(self._shared_aw, rdt), weights)
-            + tf.constant(self._shared_bias, rdt)
-        )
-        rows = 0.5 * (
-            tf.matmul(inputs, tf.constant(self._row_ain.T, rdt))
-            + tf.linalg.matvec(tf.constant(self._row_aw, rdt), weights)[tf.newaxis]
-            + tf.constant(self._row_bias, rdt)
-        )
+        rdt, table = self.real_dtype, self._angle_table
+        shared = table.shared_half_angles(weights, rdt)
+        rows = table.row_half_angles(inputs, weights, rdt)
         return {"shared": (tf.cos(shared), tf.sin(shared)), "row": (tf.cos(rows), tf.sin(rows))}
 
     def _matrix(self, factor: _GroupFactor, trig) -> tf.Tensor:
@@ -373,17 +361,16 @@ class TensorNetworkSimulator(_CircuitSimulator):
         size, _, left, right, _ = column.shape
         return tf.reshape(transfer, [size, -1, left * left, right * right])
 
-    def expectation_z(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
-        """⟨Z_k⟩ on every qubit: the representation read-out of the paper's Fig. 2.
+    def _state(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        # A contraction gives ⟨Z⟩, not amplitudes: full states (for the metrics only)
+        # come from the statevector simulator of the same circuit, built on first use.
+        if self._state_simulator is None:
+            self._state_simulator = StatevectorSimulator(
+                self.circuit, self.qubits, self.input_symbols, self.weight_symbols, self.dtype
+            )
+        return self._state_simulator.state(inputs, weights)
 
-        Args:
-            inputs: (B, n_inputs) float, values of ``input_symbols``.
-            weights: (n_weights,) float, values of ``weight_symbols``.
-
-        Returns:
-            (B, W) float32 (float64 for ``tf.complex128``), column k for ``qubits[k]``.
-        """
-        inputs, weights = self._check_args(inputs, weights)
+    def _expectation_z(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
         trig = self._half_angles(inputs, weights)
         sign = tf.constant([1.0, -1.0], self.dtype)
         plain, z_transfers = [None] * self.width, [None] * self.width

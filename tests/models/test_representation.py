@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from models.representation import classical_representation, representation_network
-from tfq_ssl.layers import QuantumRepresentation
+from tfq_ssl.quantum.layer import QuantumRepresentation
 
 
 def test_classical_parameter_count_matches_paper():

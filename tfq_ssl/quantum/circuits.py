@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Sequence
 
 import cirq
 import numpy as np
 import sympy
 
-ANSATZE = ("ring", "all_to_all")
+from tfq_ssl.checks import check_positive_int
+from tfq_ssl.quantum.options import ANSATZE
 
 
 def _check_qubits(qubits: Sequence[cirq.Qid]) -> list[cirq.Qid]:
@@ -30,13 +32,6 @@ def _check_qubits(qubits: Sequence[cirq.Qid]) -> list[cirq.Qid]:
             "pass e.g. cirq.LineQubit.range(width)."
         )
     return qubits
-
-
-def check_positive_int(name: str, value: object) -> int:
-    """``value`` if it is an integer >= 1 (not a bool), else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    return value
 
 
 def _check_layers(layers: int) -> int:
@@ -236,7 +231,7 @@ _ROTATIONS = ((cirq.Rx, cirq.rx), (cirq.Ry, cirq.ry), (cirq.Rz, cirq.rz))
 _POW_ROTATIONS = ((cirq.XPowGate, cirq.rx), (cirq.YPowGate, cirq.ry), (cirq.ZPowGate, cirq.rz))
 
 
-def _rotation(gate) -> tuple[object, object] | None:
+def rotation_of(gate: cirq.Gate) -> tuple[object, object] | None:
     """``(builder, angle)`` of a rotation gate (``cirq.rx`` etc. and its angle), else None."""
     for gate_type, builder in _ROTATIONS:
         if isinstance(gate, gate_type):
@@ -245,6 +240,45 @@ def _rotation(gate) -> tuple[object, object] | None:
         if isinstance(gate, gate_type) and gate.global_shift == -0.5:
             return builder, gate.exponent * sympy.pi
     return None
+
+
+def affine_angle(
+    expr: object, symbol_index: dict[sympy.Symbol, int], what: str, known: str
+) -> tuple[np.ndarray, float]:
+    """Coefficients and constant of an angle that is affine in the known symbols.
+
+    Args:
+        expr: a number or a sympy expression, e.g. ``-theta_05/2 + 0.3``.
+        symbol_index: column of each known symbol in the returned coefficients.
+        what: the thing that holds the angle, for messages (e.g. the operation).
+        known: where the known symbols come from, for messages.
+
+    Returns:
+        ``(coefficients (len(symbol_index),), constant)``.
+
+    Raises:
+        ValueError: on a symbol outside ``symbol_index`` or a non-affine angle.
+    """
+    coeffs = np.zeros(len(symbol_index))
+    if isinstance(expr, numbers.Number):
+        return coeffs, float(expr)
+    expr = sympy.sympify(expr)
+    unknown = expr.free_symbols - set(symbol_index)
+    if unknown:
+        names = sorted(str(s) for s in unknown)
+        raise ValueError(
+            f"{what} uses symbols {names} that are not in {known}; pass every circuit "
+            f"symbol in {known}."
+        )
+    for symbol in expr.free_symbols:
+        derivative = sympy.diff(expr, symbol)
+        if derivative.free_symbols:
+            raise ValueError(
+                f"{what} has angle {expr}, which is not affine in its symbols "
+                "(e.g. 2*x_00 + 0.5); only affine angles can be compiled."
+            )
+        coeffs[symbol_index[symbol]] = float(derivative)
+    return coeffs, float(expr.subs({s: 0 for s in expr.free_symbols}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,7 +332,7 @@ class SymbolOccurrences:
                     f"occurrence {j} is a symbolic controlled rotation, whose generator "
                     "has three eigenvalues: the two-term parameter-shift rule is biased "
                     "on it. Rewrite the circuit first with "
-                    "tfq_ssl.circuits.decompose_controlled_rotations."
+                    "tfq_ssl.quantum.circuits.decompose_controlled_rotations."
                 )
             for shift, weight in _FOUR_TERM if self.controlled[j] else _TWO_TERM:
                 row = np.zeros(len(self.symbols))
@@ -335,30 +369,20 @@ def split_symbol_occurrences(
     rows, biases, controlled, symbols = [], [], [], []
 
     def fresh(gate, op, is_controlled):
-        found = _rotation(gate) if gate is not None else None
+        found = rotation_of(gate) if gate is not None else None
         if found is None:
             raise ValueError(
                 f"operation {op!r} is symbolic but not a (controlled) single-qubit "
                 "rotation; parameter shift here handles cirq.rx / ry / rz angles only."
             )
         builder, angle = found
-        expr = sympy.sympify(angle)
-        unknown = expr.free_symbols - set(index)
-        if unknown:
-            raise ValueError(f"operation {op!r} uses symbols {sorted(map(str, unknown))} "
-                             "that are not in source_symbols.")
-        row = np.zeros(len(source_symbols))
-        for symbol in expr.free_symbols:
-            derivative = sympy.diff(expr, symbol)
-            if derivative.free_symbols:
-                raise ValueError(f"operation {op!r} has angle {expr}, which is not affine.")
-            row[index[symbol]] = float(derivative)
+        row, bias = affine_angle(angle, index, f"operation {op!r}", "source_symbols")
         symbol = sympy.Symbol(f"{prefix}_{len(symbols):04d}")
         if symbol in index:
             raise ValueError(f"prefix {prefix!r} clashes with the symbol {symbol}.")
         symbols.append(symbol)
         rows.append(row)
-        biases.append(float(expr.subs({s: 0 for s in expr.free_symbols})))
+        biases.append(bias)
         controlled.append(is_controlled)
         return builder(symbol)
 

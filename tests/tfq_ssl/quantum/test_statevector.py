@@ -1,4 +1,4 @@
-"""Tests of tfq_ssl.simulate against Cirq, TFQ and finite differences."""
+"""Tests of tfq_ssl.quantum.statevector against Cirq, TFQ and finite differences."""
 
 import tfq_ssl  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
@@ -7,28 +7,19 @@ import numpy as np
 import pytest
 import sympy
 import tensorflow as tf
-import tensorflow_quantum as tfq
 
-from tests.helpers import finite_difference_gradients
-from tfq_ssl import circuits
-from tfq_ssl.simulate import StatevectorSimulator
+from tests.helpers.quantum import (
+    assert_gradients_match_finite_differences,
+    loss_and_gradients,
+    random_values,
+    representation_case,
+    tfq_expectation,
+)
+from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum.statevector import StatevectorSimulator
 
 WIDTHS = (1, 2, 3, 5)
 FORMS = ("plain", "decomposed")
-
-
-def _circuit(width: int, ansatz: str, form: str, layers: int = 2):
-    circuit, qubits, xs, ws = circuits.representation_circuit(width, layers, ansatz)
-    if form == "decomposed":
-        circuit = circuits.decompose_controlled_rotations(circuit)
-    return circuit, qubits, xs, ws
-
-
-def _values(width: int, n_weights: int, batch: int = 3, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    inputs = rng.uniform(0, np.pi, (batch, width))
-    weights = rng.uniform(-np.pi, np.pi, n_weights)
-    return inputs, weights
 
 
 def _cirq_states(circuit, qubits, xs, ws, inputs, weights) -> np.ndarray:
@@ -48,18 +39,6 @@ def _fidelities(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(np.sum(np.conj(a) * b, axis=1)) ** 2
 
 
-def _tfq_expectation(circuit, qubits, xs, ws, inputs, weights) -> np.ndarray:
-    layer = tfq.layers.Expectation(differentiator=tfq.differentiators.Adjoint())
-    values = np.concatenate([inputs, np.tile(weights, (len(inputs), 1))], axis=1)
-    out = layer(
-        tfq.convert_to_tensor([circuit] * len(inputs)),
-        symbol_names=[str(s) for s in xs + ws],
-        symbol_values=tf.constant(values, tf.float32),
-        operators=circuits.readout_operators(qubits),
-    )
-    return out.numpy()
-
-
 # ----------------------------------------------------------------------------------
 # States against cirq.Simulator
 # ----------------------------------------------------------------------------------
@@ -69,8 +48,8 @@ def _tfq_expectation(circuit, qubits, xs, ws, inputs, weights) -> np.ndarray:
 @pytest.mark.parametrize("ansatz", circuits.ANSATZE)
 @pytest.mark.parametrize("width", WIDTHS)
 def test_state_matches_cirq(width, ansatz, form):
-    circuit, qubits, xs, ws = _circuit(width, ansatz, form)
-    inputs, weights = _values(width, len(ws))
+    circuit, qubits, xs, ws = representation_case(width, ansatz, form)
+    inputs, weights = random_values(width, len(ws))
     sim = StatevectorSimulator(circuit, qubits, xs, ws)
     state = sim.state(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
     assert state.dtype == tf.complex64
@@ -82,8 +61,8 @@ def test_state_matches_cirq(width, ansatz, form):
 @pytest.mark.parametrize("block_qubits", (2, 3, 4))
 @pytest.mark.parametrize("ansatz", circuits.ANSATZE)
 def test_state_independent_of_block_size(ansatz, block_qubits):
-    circuit, qubits, xs, ws = _circuit(5, ansatz, "plain", layers=3)
-    inputs, weights = _values(5, len(ws))
+    circuit, qubits, xs, ws = representation_case(5, ansatz, "plain", layers=3)
+    inputs, weights = random_values(5, len(ws))
     sim = StatevectorSimulator(
         circuit, qubits, xs, ws, dtype=tf.complex128, block_qubits=block_qubits
     )
@@ -180,7 +159,7 @@ def test_wide_signed_permutation_run_matches_cirq():
         cirq.CZ(q[0], q[2]),
         cirq.ry(-t).on(q[4]),
     )
-    inputs, weights = _values(5, 1)
+    inputs, weights = random_values(5, 1)
     sim = StatevectorSimulator(circuit, q, x, [t], dtype=tf.complex128, block_qubits=3)
     assert any(block.kind == "permutation" for block in sim._blocks)
     reference = _cirq_states(circuit, q, x, [t], inputs, weights)
@@ -196,22 +175,22 @@ def test_wide_signed_permutation_run_matches_cirq():
 @pytest.mark.parametrize("ansatz", circuits.ANSATZE)
 @pytest.mark.parametrize("width", WIDTHS)
 def test_expectation_matches_tfq(width, ansatz, form):
-    circuit, qubits, xs, ws = _circuit(width, ansatz, form)
-    inputs, weights = _values(width, len(ws), batch=4)
+    circuit, qubits, xs, ws = representation_case(width, ansatz, form)
+    inputs, weights = random_values(width, len(ws), batch=4)
     sim = StatevectorSimulator(circuit, qubits, xs, ws)
     values = sim.expectation_z(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
     assert values.dtype == tf.float32
     assert values.shape == (4, width)
-    reference = _tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
+    reference = tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
     np.testing.assert_allclose(values.numpy(), reference, atol=1e-5)
 
 
 def test_expectation_matches_tfq_at_twenty_qubits():
-    circuit, qubits, xs, ws = _circuit(20, "ring", "plain", layers=1)
-    inputs, weights = _values(20, len(ws), batch=2)
+    circuit, qubits, xs, ws = representation_case(20, "ring", "plain", layers=1)
+    inputs, weights = random_values(20, len(ws), batch=2)
     sim = StatevectorSimulator(circuit, qubits, xs, ws)
     values = sim.expectation_z(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
-    reference = _tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
+    reference = tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
     np.testing.assert_allclose(values.numpy(), reference, atol=1e-5)
 
 
@@ -236,26 +215,6 @@ def test_expectation_of_separable_circuit():
 # ----------------------------------------------------------------------------------
 
 
-def _loss_and_gradients(sim, inputs, weights, coefficients):
-    inputs, weights = tf.constant(inputs), tf.constant(weights)
-    with tf.GradientTape() as tape:
-        tape.watch([inputs, weights])
-        loss = tf.reduce_sum(coefficients * sim.expectation_z(inputs, weights))
-    return tape.gradient(loss, [inputs, weights])
-
-
-def assert_gradients_match_finite_differences(sim, inputs, weights, coefficients):
-    """Autodiff gradients of Σ coefficients·⟨Z⟩ against float64 central differences."""
-    grad_inputs, grad_weights = _loss_and_gradients(sim, inputs, weights, coefficients)
-
-    def loss(x, w):
-        return float(np.sum(coefficients * sim.expectation_z(x, w).numpy()))
-
-    fd_inputs, fd_weights = finite_difference_gradients(loss, inputs, weights, eps=1e-6)
-    np.testing.assert_allclose(grad_inputs.numpy(), fd_inputs, atol=1e-7)
-    np.testing.assert_allclose(grad_weights.numpy(), fd_weights, atol=1e-7)
-
-
 @pytest.mark.parametrize(
     "width, ansatz, form, block_qubits",
     [
@@ -268,8 +227,8 @@ def assert_gradients_match_finite_differences(sim, inputs, weights, coefficients
     ],
 )
 def test_gradients_match_finite_differences(width, ansatz, form, block_qubits):
-    circuit, qubits, xs, ws = _circuit(width, ansatz, form)
-    inputs, weights = _values(width, len(ws), batch=2)
+    circuit, qubits, xs, ws = representation_case(width, ansatz, form)
+    inputs, weights = random_values(width, len(ws), batch=2)
     coefficients = np.random.default_rng(1).normal(size=(2, width))
     sim = StatevectorSimulator(
         circuit, qubits, xs, ws, dtype=tf.complex128, block_qubits=block_qubits
@@ -278,13 +237,13 @@ def test_gradients_match_finite_differences(width, ansatz, form, block_qubits):
 
 
 def test_float32_gradients_match_float64():
-    circuit, qubits, xs, ws = _circuit(4, "ring", "plain")
-    inputs, weights = _values(4, len(ws), batch=3)
+    circuit, qubits, xs, ws = representation_case(4, "ring", "plain")
+    inputs, weights = random_values(4, len(ws), batch=3)
     coefficients = np.random.default_rng(2).normal(size=(3, 4))
     exact = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128)
     single = StatevectorSimulator(circuit, qubits, xs, ws)
-    want = _loss_and_gradients(exact, inputs, weights, coefficients)
-    got = _loss_and_gradients(
+    want = loss_and_gradients(exact, inputs, weights, coefficients)
+    got = loss_and_gradients(
         single,
         inputs.astype(np.float32),
         weights.astype(np.float32),
@@ -302,9 +261,9 @@ def test_float32_gradients_match_float64():
 
 @pytest.mark.parametrize("jit_compile", (False, True))
 def test_runs_in_tf_function_with_unknown_batch(jit_compile):
-    circuit, qubits, xs, ws = _circuit(4, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(4, "ring", "plain")
     sim = StatevectorSimulator(circuit, qubits, xs, ws)
-    inputs, weights = _values(4, len(ws), batch=5)
+    inputs, weights = random_values(4, len(ws), batch=5)
     inputs, weights = tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32)
 
     @tf.function(
@@ -338,9 +297,9 @@ def _graph_free(sim, inputs, weights):
 
 
 def test_complex128_gives_float64():
-    circuit, qubits, xs, ws = _circuit(2, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     sim = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128)
-    inputs, weights = _values(2, len(ws))
+    inputs, weights = random_values(2, len(ws))
     assert sim.state(inputs, weights).dtype == tf.complex128
     assert sim.expectation_z(inputs, weights).dtype == tf.float64
 
@@ -382,7 +341,7 @@ def test_symbolic_power_gate_raises():
 
 
 def test_unknown_symbol_raises():
-    circuit, qubits, xs, ws = _circuit(2, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     with pytest.raises(ValueError, match="theta_00"):
         StatevectorSimulator(circuit, qubits, xs, ws[1:])
 
@@ -394,35 +353,35 @@ def test_non_affine_angle_raises():
 
 
 def test_missing_qubit_raises():
-    circuit, qubits, xs, ws = _circuit(3, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(3, "ring", "plain")
     with pytest.raises(ValueError, match="not in qubits"):
         StatevectorSimulator(circuit, qubits[:2], xs, ws)
 
 
 def test_overlapping_symbols_raise():
-    circuit, qubits, xs, ws = _circuit(2, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     with pytest.raises(ValueError, match="both input_symbols and weight_symbols"):
         StatevectorSimulator(circuit, qubits, xs, ws + xs[:1])
 
 
 @pytest.mark.parametrize("dtype", (tf.float32, tf.float64, tf.int32))
 def test_bad_dtype_raises(dtype):
-    circuit, qubits, xs, ws = _circuit(2, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     with pytest.raises(ValueError, match="dtype"):
         StatevectorSimulator(circuit, qubits, xs, ws, dtype=dtype)
 
 
 @pytest.mark.parametrize("block_qubits", (1, 0, 2.5, True))
 def test_bad_block_qubits_raises(block_qubits):
-    circuit, qubits, xs, ws = _circuit(2, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     with pytest.raises(ValueError, match="block_qubits"):
         StatevectorSimulator(circuit, qubits, xs, ws, block_qubits=block_qubits)
 
 
 def test_wrong_input_shapes_raise():
-    circuit, qubits, xs, ws = _circuit(3, "ring", "plain")
+    circuit, qubits, xs, ws = representation_case(3, "ring", "plain")
     sim = StatevectorSimulator(circuit, qubits, xs, ws)
-    inputs, weights = _values(3, len(ws))
+    inputs, weights = random_values(3, len(ws))
     with pytest.raises(ValueError, match=r"inputs must have shape \(batch, 3\)"):
         sim.expectation_z(inputs[:, :2], weights)
     with pytest.raises(ValueError, match=r"weights must have shape \(12,\)"):

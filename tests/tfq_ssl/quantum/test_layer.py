@@ -7,8 +7,8 @@ import tensorflow_quantum as tfq
 import tf_keras
 
 from tests.helpers import finite_difference_gradients
-from tfq_ssl import circuits
-from tfq_ssl.layers import QuantumRepresentation, resolved_circuit
+from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum.layer import QuantumRepresentation, resolved_circuit
 
 
 def cirq_expectations(circuit, qubits, input_symbols, weight_symbols, angles, weights):
@@ -52,14 +52,14 @@ CASES = [
     for width in (2, 4)
 ] + [(diff, "ring", 8, 2) for diff in ("adjoint", "parameter_shift", "statevector", "tensornet")]
 CASES += [("tensornet", "ring", 2, 2), ("tensornet", "ring", 4, 3)]
-AUTODIFF_BACKENDS = ("statevector", "tensornet")
+AUTODIFF_ENGINES = ("statevector", "tensornet")
 
 
 @pytest.mark.parametrize("differentiator,ansatz,width,layers", CASES)
 def test_gradients_match_finite_differences(differentiator, ansatz, width, layers):
-    """"statevector" and "tensornet" are backends differentiated by TF autodiff."""
+    """"statevector" and "tensornet" are engines differentiated by TF autodiff."""
     rng = np.random.default_rng(width)
-    options = (dict(backend=differentiator) if differentiator in AUTODIFF_BACKENDS
+    options = (dict(engine=differentiator) if differentiator in AUTODIFF_ENGINES
                else dict(differentiator=differentiator))
     layer = QuantumRepresentation(width, layers, ansatz=ansatz, **options)
     batch = 2
@@ -113,7 +113,7 @@ def test_exact_parameter_shift_runs_one_shifted_circuit_per_term():
     ParameterShift on the decomposed circuit pads to 160 of a costlier circuit)."""
     layer = QuantumRepresentation(8, 2, differentiator="parameter_shift")
     assert layer.executed_circuit == layer.circuit  # CRX undecomposed on TFQ
-    assert layer._op.num_shifted_circuits == 2 * 8 + 2 * 16 + 4 * 16
+    assert layer.executor.num_shifted_circuits == 2 * 8 + 2 * 16 + 4 * 16
 
 
 def test_naive_tfq_parameter_shift_is_biased_on_crx():
@@ -140,14 +140,14 @@ def test_naive_tfq_parameter_shift_is_biased_on_crx():
     assert np.max(np.abs(exact_gw - ref_gw)) < 1e-3
 
 
-SAMPLED_BACKENDS = ["tfq", "statevector"]
+SAMPLED_ENGINES = ["tfq", "statevector"]
 
 
-@pytest.mark.parametrize("backend", SAMPLED_BACKENDS)
-def test_sampled_expectations_have_binomial_statistics(backend):
+@pytest.mark.parametrize("engine", SAMPLED_ENGINES)
+def test_sampled_expectations_have_binomial_statistics(engine):
     shots, rows = 100, 600
     layer = QuantumRepresentation(2, 2, differentiator="parameter_shift", shots=shots,
-                                  backend=backend)
+                                  engine=engine)
     angles = np.tile([[0.7, 2.1]], (rows, 1))
     layer.build((None, 2))
     # Fixed weights (not the random init), so <Z> stays away from ±1 where the
@@ -169,12 +169,12 @@ def test_sampled_expectations_have_binomial_statistics(backend):
                                atol=1e-3)
 
 
-@pytest.mark.parametrize("backend", SAMPLED_BACKENDS)
-def test_sampled_gradients_are_unbiased(backend):
+@pytest.mark.parametrize("engine", SAMPLED_ENGINES)
+def test_sampled_gradients_are_unbiased(engine):
     shots, rows = 100, 400
     rng = np.random.default_rng(3)
     layer = QuantumRepresentation(2, 1, differentiator="parameter_shift", shots=shots,
-                                  backend=backend)
+                                  engine=engine)
     layer.build((None, 2))
     angles = np.tile(rng.uniform(0, np.pi, (1, 2)), (rows, 1))
     cotangent = np.tile([[1.0, -0.5]], (rows, 1))
@@ -185,20 +185,20 @@ def test_sampled_gradients_are_unbiased(backend):
 
 
 def test_statevector_sampled_gradient_mean_matches_exact_gradient():
-    """Sampled parameter shift on the statevector backend: per-row gradients scatter
+    """Sampled parameter shift on the statevector engine: per-row gradients scatter
     with the shot noise of their 2 x (occurrences) shifted N-shot estimates, and their
     mean over many identical rows is the exact gradient (CRX included, through its
     decomposition), with the variance of two-term parameter shift."""
     shots, rows, width = 100, 2000, 3
     rng = np.random.default_rng(5)
     layer = QuantumRepresentation(width, 2, differentiator="parameter_shift", shots=shots,
-                                  backend="statevector")
+                                  engine="statevector")
     layer.build((None, width))
     layer.ansatz_weights.assign(rng.uniform(-np.pi, np.pi, layer.ansatz_weights.shape))
     angles = np.tile(rng.uniform(0, np.pi, (1, width)), (rows, 1))
     cotangent = np.tile(rng.normal(size=(1, width)), (rows, 1))
     _, gx, gw = layer_gradients(layer, angles, cotangent)
-    exact = QuantumRepresentation(width, 2, backend="statevector")
+    exact = QuantumRepresentation(width, 2, engine="statevector")
     exact.build((None, width))
     exact.ansatz_weights.assign(layer.ansatz_weights)
     _, ref_gx, ref_gw = layer_gradients(exact, angles[:1], cotangent[:1])
@@ -212,7 +212,7 @@ def test_statevector_sampled_gradient_mean_matches_exact_gradient():
 
 def test_statevector_sampled_layer_draws_fresh_shots_in_tf_function():
     layer = QuantumRepresentation(2, 1, differentiator="parameter_shift", shots=10,
-                                  backend="statevector")
+                                  engine="statevector")
     layer.build((None, 2))
     x = tf.constant([[0.3, 1.9]] * 64, tf.float32)
 
@@ -228,23 +228,6 @@ def test_statevector_sampled_layer_draws_fresh_shots_in_tf_function():
     assert out_a.shape == (64, 2) and grad_a.shape == (64, 2)
     assert np.any(out_a.numpy() != out_b.numpy())
     assert np.any(grad_a.numpy() != grad_b.numpy())
-
-
-def test_statevector_sampler_chunks_and_rejects_controlled_rotations():
-    from tfq_ssl.simulate import SampledExpectationZ
-
-    circuit, qubits, xs, ws = circuits.representation_circuit(3, 1)
-    decomposed = circuits.decompose_controlled_rotations(circuit)
-    whole = SampledExpectationZ(decomposed, qubits, xs, ws, shots=10)
-    chunked = SampledExpectationZ(decomposed, qubits, xs, ws, shots=10, amplitude_budget=400)
-    # 3 RX inputs + 3 RY + 2 x 3 half-angle RX, each shifted both ways; 10 per chunk
-    assert whole.num_shifted_circuits == 2 * (3 + 3 + 6)
-    x = tf.constant(np.random.default_rng(0).uniform(0, np.pi, (5, 3)), tf.float32)
-    w = tf.constant(np.random.default_rng(1).normal(size=len(ws)), tf.float32)
-    np.testing.assert_allclose(chunked.shifted_expectations(x, w).numpy(),
-                               whole.shifted_expectations(x, w).numpy(), atol=1e-6)
-    with pytest.raises(ValueError, match="decompose_controlled_rotations"):
-        SampledExpectationZ(circuit, qubits, xs, ws, shots=10)
 
 
 def test_parameter_counts_and_symbols():
@@ -276,7 +259,7 @@ def test_resolved_circuit_matches_layer():
 
 @pytest.mark.parametrize(
     "options",
-    [dict(differentiator="parameter_shift"), dict(backend="statevector"), dict(backend="tensornet")],
+    [dict(differentiator="parameter_shift"), dict(engine="statevector"), dict(engine="tensornet")],
 )
 def test_statevectors_match_cirq(options):
     layer = QuantumRepresentation(3, 1, **options)
@@ -338,11 +321,11 @@ def test_fit_learns_through_the_circuit():
         (dict(width=2, layers=1, differentiator="finite"), "differentiator"),
         (dict(width=2, layers=1, shots=0, differentiator="parameter_shift"), "shots"),
         (dict(width=2, layers=1, shots=100), "adjoint"),
-        (dict(width=2, layers=1, backend="gpu"), "backend"),
-        (dict(width=2, layers=1, backend="tensornet", shots=10,
-              differentiator="parameter_shift"), "backend='statevector' for sampled"),
-        (dict(width=4, layers=1, backend="tensornet", ansatz="all_to_all"), "all-to-all"),
-        (dict(width=4, layers=4, backend="tensornet"), "8 bonds open"),
+        (dict(width=2, layers=1, engine="gpu"), "engine must be one of"),
+        (dict(width=2, layers=1, engine="tensornet", shots=10,
+              differentiator="parameter_shift"), "engine='statevector' for sampled"),
+        (dict(width=4, layers=1, engine="tensornet", ansatz="all_to_all"), "all-to-all"),
+        (dict(width=4, layers=4, engine="tensornet"), "8 bonds open"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs, match):
@@ -403,3 +386,41 @@ def test_noisy_layer_matches_density_matrix_and_has_gradients():
 def test_bad_noise_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         QuantumRepresentation(2, 1, **kwargs)
+
+
+def test_config_writes_engine_and_reads_legacy_backend_key():
+    """.keras files saved before the rename carry ``backend``; it still loads."""
+    tf_keras.utils.set_random_seed(0)
+    layer = QuantumRepresentation(3, 1, engine="statevector", name="qnn")
+    config = layer.get_config()
+    assert config["engine"] == "statevector" and "backend" not in config
+    legacy = dict(config)
+    legacy["backend"] = legacy.pop("engine")
+    restored = QuantumRepresentation.from_config(legacy)
+    assert restored.engine == "statevector"
+    assert restored.get_config() == config
+
+
+def test_legacy_keras_file_with_backend_key_loads(tmp_path):
+    tf_keras.utils.set_random_seed(0)
+    model = _toy_model(engine="statevector")
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    expected = model(x).numpy()
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    qnn = next(l for l in config["config"]["layers"] if l["config"]["name"] == "qnn")
+    qnn["config"]["backend"] = qnn["config"].pop("engine")
+    files["config.json"] = json.dumps(config).encode()
+    legacy = str(tmp_path / "legacy.keras")
+    with zipfile.ZipFile(legacy, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    restored = tf_keras.models.load_model(legacy)
+    assert restored.get_layer("qnn").engine == "statevector"
+    np.testing.assert_allclose(restored(x).numpy(), expected, atol=1e-6)

@@ -1,0 +1,142 @@
+"""Bad input to any entry point: one line on stderr, exit status 2, nothing written.
+
+The rows of the hostile-input table of issue 10, each in its own test; a corrected
+rerun on the same folder must then be accepted.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from convert import evaluate
+from tests.helpers import ROOT
+from train import confusion, experiment, pretrain, probe
+
+BAD_SETTINGS = {
+    "width 0": ["model.width=0"],
+    "width -3": ["model.width=-3"],
+    "layers 0": ["model.layers=0"],
+    "engine foo": ["model.engine=foo"],
+    "backend foo (old name)": ["model.backend=foo"],
+    "shots 0": ["model.shots=0", "model.differentiator=parameter_shift"],
+    "shots -5": ["model.shots=-5", "model.differentiator=parameter_shift"],
+    "ansatz star": ["model.ansatz=star"],
+    "tensornet all_to_all": ["model.engine=tensornet", "model.ansatz=all_to_all"],
+    "noise with adjoint": ["model.noise=0.1"],
+    "noise 1.5": ["model.noise=1.5", "model.differentiator=parameter_shift"],
+    "batch size 1": ["train.batch_size=1"],
+    "steps 0": ["train.steps=0"],
+    "classes 11": ["data.classes=11"],
+    "classes 0": ["data.classes=0"],
+    "classes one": ["data.classes=[3]"],
+    "unknown key": ["model.widht=3"],
+}
+KEYS = {"width 0": "model.width", "width -3": "model.width", "layers 0": "model.layers",
+        "engine foo": "model.engine", "backend foo (old name)": "model.engine",
+        "shots 0": "model.shots", "shots -5": "model.shots", "ansatz star": "model.ansatz",
+        "tensornet all_to_all": "model.engine", "noise with adjoint": "model.noise",
+        "noise 1.5": "model.noise", "batch size 1": "train.batch_size",
+        "steps 0": "train.steps", "classes 11": "data.classes", "classes 0": "data.classes",
+        "classes one": "data.classes", "unknown key": "widht"}
+
+
+def _one_line_error(capsys, code, *needles):
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err and "error:" in err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SETTINGS))
+def test_bad_setting_is_one_line_and_writes_nothing(case, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["--preset", "smoke", "--out", str(out)]
+    for item in BAD_SETTINGS[case]:
+        args += ["--set", item]
+    _one_line_error(capsys, pretrain.main(args), KEYS[case])
+    assert not out.exists()
+
+
+def test_config_file_errors_name_the_file(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    missing = str(tmp_path / "nope.json")
+    _one_line_error(capsys, pretrain.main(["--config", missing, "--out", out]), missing, "does not exist")
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    _one_line_error(capsys, pretrain.main(["--config", str(garbage), "--out", out]),
+                    str(garbage), "not valid JSON")
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"name": "x", "model": {"width": 4}}))
+    _one_line_error(capsys, pretrain.main(["--config", str(partial), "--out", out]),
+                    "missing field(s)", "model.layers", "train")
+    _one_line_error(capsys, pretrain.main(["--preset", "nope", "--out", out]), "--preset")
+    _one_line_error(capsys, pretrain.main(["--out", out]), "exactly one of --preset")
+    assert not os.path.exists(out)
+
+
+def test_garbage_config_json_of_a_run_is_one_line(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("garbage")
+    _one_line_error(capsys, probe.main(["--run", str(tmp_path)]), "config.json", "not valid JSON")
+    _one_line_error(capsys, pretrain.main(["--config", str(tmp_path / "config.json"),
+                                           "--out", str(tmp_path)]), "not valid JSON")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--epochs", "0"], "--epochs"), (["--batch-size", "0"], "--batch-size"),
+    (["--epochs", "many"], "--epochs")])
+def test_probe_options(tmp_path, capsys, args, needle):
+    _one_line_error(capsys, probe.main(["--run", str(tmp_path), *args]), needle)
+
+
+def test_probe_of_a_folder_that_is_no_run(tmp_path, capsys):
+    _one_line_error(capsys, probe.main(["--run", str(tmp_path)]), "not a run folder")
+
+
+@pytest.mark.parametrize("images", ["0", "-5"])
+def test_confusion_and_evaluate_image_counts(tmp_path, capsys, images):
+    _one_line_error(capsys, confusion.main(["--run", str(tmp_path), "--images", images]), "--images")
+    _one_line_error(capsys, evaluate.main(["--run", str(tmp_path), "--backend", "statevector",
+                                           "--images", images, "--out", str(tmp_path / "o")]),
+                    "--images")
+
+
+def test_experiment_refuses_bad_overrides_before_running(tmp_path, capsys):
+    code = experiment.main(["--spec", "fig5", "--out", str(tmp_path / "e"), "--seeds", "1",
+                            "--set", "model.width=0"])
+    _one_line_error(capsys, code, "model.width")
+    assert not (tmp_path / "e").exists()
+
+
+def test_corrected_rerun_is_accepted_after_a_bad_one(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert pretrain.main(["--preset", "smoke", "--out", out, "--set", "model.width=0"]) == 2
+    from tfq_ssl import config as config_lib, rundir
+    config = pretrain.resolve_config("smoke", None, None, [])
+    rundir.prepare(config, out)  # what the corrected run writes first: accepted
+    assert config_lib.load_json(os.path.join(out, "config.json")) == config
+
+
+def test_help_is_instant_and_loads_no_tensorflow():
+    modules = ["train.pretrain", "train.probe", "train.confusion", "train.experiment",
+               "train.demo", "convert.evaluate"]
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    try:\n"
+        "        importlib.import_module(name).main(['--help'])\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, name\n"
+        "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("no TF")
+    # Descriptions are whole sentences, not cut at a colon.
+    assert "checkpoints" in proc.stdout and "usage: python -m convert.evaluate" in proc.stdout

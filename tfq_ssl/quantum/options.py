@@ -1,0 +1,55 @@
+"""The rules of which quantum-layer options combine, free of TensorFlow and Cirq.
+
+:func:`check_options` is called by :func:`tfq_ssl.quantum.factory.make_executor`
+(before it builds anything) and by :func:`tfq_ssl.config.check_model` (before a run
+writes anything), so a config is refused with the same rule, and message, as the
+layer would refuse it.
+"""
+
+from __future__ import annotations
+
+from tfq_ssl.checks import check_positive_int
+from tfq_ssl.errors import ConfigError
+
+ANSATZE = ("ring", "all_to_all")
+DIFFERENTIATORS = ("adjoint", "parameter_shift")
+ENGINES = ("tfq", "statevector", "tensornet")
+
+
+def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {allowed}, got {value!r}.")
+
+
+def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine: str,
+                  noise: float, prefix: str = "") -> None:
+    """Raise :class:`ConfigError` for an option, or a combination, no executor supports.
+
+    Args:
+        ansatz, differentiator, shots, engine, noise: as for
+            :func:`tfq_ssl.quantum.factory.make_executor`.
+        prefix: put before every option's name in messages (``"model."`` for configs).
+    """
+    p = prefix
+    _one_of(f"{p}ansatz", ansatz, ANSATZE)
+    _one_of(f"{p}differentiator", differentiator, DIFFERENTIATORS)
+    check_positive_int(f"{p}shots", shots, none_means="exact")
+    _one_of(f"{p}engine", engine, ENGINES)
+    if shots is not None and differentiator == "adjoint":
+        raise ConfigError(
+            f"{p}differentiator='adjoint' is exact-only and cannot run with {p}shots="
+            f"{shots}; use {p}differentiator='parameter_shift' for sampled runs."
+        )
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
+        raise ConfigError(f"{p}noise must be a probability in [0, 1), got {noise!r}.")
+    if engine == "tensornet" and (shots is not None or ansatz != "ring"):
+        raise ConfigError(
+            f"{p}engine='tensornet' computes exact expectations of the ring ansatz; "
+            f"got {p}shots={shots}, {p}ansatz={ansatz!r}. Use {p}engine='statevector' for "
+            "sampled runs or the all-to-all ansatz."
+        )
+    if noise and (differentiator != "parameter_shift" or engine != "tfq"):
+        raise ConfigError(
+            f"{p}noise={noise} runs on TFQ's noisy backend, which supports only "
+            f"{p}differentiator='parameter_shift' with {p}engine='tfq'."
+        )
