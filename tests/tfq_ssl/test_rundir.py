@@ -17,7 +17,7 @@ from tfq_ssl import rundir
 from tfq_ssl.config import ProbeConfig
 from tfq_ssl.errors import ConfigError, CorruptFileError, RunFolderError, RunLockedError
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+DATA = os.path.join(ROOT, "tests", "data")
 
 
 def _hold_lock(folder):

@@ -8,13 +8,14 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import ROOT
+
 
 
 @pytest.mark.parametrize("representation", ["quantum"])
 def test_mirrored_strategy_matches_single_device(representation):
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.distribute_check", representation],
+        [sys.executable, "-m", "tests.models.distribute_check", representation],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
