@@ -17,6 +17,7 @@ from tfq_ssl.errors import UserError
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
+PROGRESS_LOGGERS = ("tfq_ssl", "models", "train", "convert", "bench")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -71,7 +72,10 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
     Returns:
         ``main``'s status, 2 for an error, 130 for Ctrl-C.
     """
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # Our progress lines at INFO; other libraries (TFDS, absl) only from WARNING.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    for name in PROGRESS_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     try:
         return main(argv)
     except SystemExit as done:  # argparse: --help (0) or a bad option (2, already printed)

@@ -33,7 +33,8 @@ def plot_accuracy_curves(
     key: str = "final",
     paper: Mapping[str, tuple[float, float]] | None = None,
 ) -> None:
-    """Probe accuracy against pretraining step, one mean ± std band per variant.
+    """Probe accuracy against pretraining step: mean and its 95 % CI band per variant
+    (the ± std band where a CI is missing, e.g. for a single seed).
 
     Args:
         curves: ``{variant: {step: {"final": {"mean", "std", "n"}, "best": ...}}}``.
@@ -47,9 +48,14 @@ def plot_accuracy_curves(
         steps = sorted(by_step)
         mean = np.array([100 * by_step[s][key]["mean"] for s in steps])
         std = np.array([100 * by_step[s][key]["std"] for s in steps])
+        low = np.array([100 * by_step[s][key].get("ci_low") if by_step[s][key].get("ci_low")
+                        is not None else m - d for s, m, d in zip(steps, mean, std)])
+        high = np.array([100 * by_step[s][key].get("ci_high") if by_step[s][key].get("ci_high")
+                         is not None else m + d for s, m, d in zip(steps, mean, std)])
         color = f"C{i}"
-        ax.plot(steps, mean, color=color, label=variant)
-        ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2)
+        n = by_step[steps[-1]][key]["n"] if steps else 0
+        ax.plot(steps, mean, color=color, label=f"{variant} (n={n}, 95 % CI)")
+        ax.fill_between(steps, low, high, color=color, alpha=0.2)
         if paper and variant in paper and steps:
             m, s = paper[variant]
             ax.errorbar([steps[-1]], [m], yerr=[s], fmt="x", color=color, capsize=3)

@@ -50,7 +50,7 @@ PROBE_DIR = "probe"
 LOCK_FILE = ".lock"
 CORRUPT_DIR = "corrupt"
 SUPERSEDED_DIR = "superseded"
-_TMP_PREFIX = ".tmp-"
+TMP_PREFIX = ".tmp-"  # temporary files of a checkpoint being written
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ def save_checkpoint(model: Any, run_dir: str, step: int) -> str:
     """
     prefix = checkpoint_prefix(run_dir, step)
     folder = os.path.dirname(prefix)
-    tmp = os.path.join(folder, f"{_TMP_PREFIX}{os.getpid()}-step-{step:05d}")
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-step-{step:05d}")
     model.save_weights(tmp)
     with contextlib.suppress(FileNotFoundError):
         os.remove(os.path.join(folder, "checkpoint"))  # TF's pointer to the temporary name
@@ -277,7 +277,7 @@ def save_checkpoint(model: Any, run_dir: str, step: int) -> str:
 
 def clean_partial_checkpoints(run_dir: str) -> None:
     """Remove temporary files of checkpoints whose writer was killed."""
-    for path in glob.glob(os.path.join(run_dir, CHECKPOINT_DIR, _TMP_PREFIX + "*")):
+    for path in glob.glob(os.path.join(run_dir, CHECKPOINT_DIR, TMP_PREFIX + "*")):
         os.remove(path)
 
 

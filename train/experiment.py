@@ -16,6 +16,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from tfq_ssl import cli, plots, rundir
+from tfq_ssl import cli, plots, rundir, stats
 from tfq_ssl import config as config_lib
 from tfq_ssl.config import PROTOCOLS, ProbeConfig
 from tfq_ssl.errors import UserError
@@ -107,33 +108,96 @@ def run_config(variant: Variant, seed: int, overrides: Sequence[str] = ()) -> co
     )
 
 
-def mean_std(values: Sequence[float]) -> dict[str, float]:
-    """Mean and sample standard deviation (ddof = 1; 0 for a single value)."""
-    values = np.asarray(values, dtype=float)
-    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    return {"mean": float(values.mean()), "std": std, "n": int(len(values))}
+def mean_std(values: Sequence[float]) -> dict[str, Any]:
+    """Mean, sample std (ddof 1; 0 for one value) and t-based 95 % CI (``stats.describe``)."""
+    return stats.describe(values)
 
 
-def aggregate(results: Sequence[dict[str, Any]]) -> dict[int, dict[str, dict[str, float]]]:
-    """Per checkpoint step, mean ± std across seeds of final and best accuracy.
+def aggregate(results: Sequence[dict[str, Any]]) -> dict[int, dict[str, dict[str, Any]]]:
+    """Per checkpoint step, mean ± std and 95 % CI across seeds of final and best accuracy.
 
     Args:
         results: probe result dicts (``step``, ``final_test_accuracy``,
-            ``best_test_accuracy``), one per seed and step.
+            ``best_test_accuracy``, optionally ``seed``), one per seed and step.
 
     Returns:
-        ``{step: {"final": {"mean", "std", "n"}, "best": {...}}}``; a step enters only
-        when every seed has it, so a curve never mixes different seed sets.
+        ``{step: {"final": {"mean", "std", "n", "ci_low", "ci_high", "values",
+        "seeds"}, "best": {...}}}``; a step enters only when every seed has it, so a
+        curve never mixes different seed sets.
     """
     by_step: dict[int, list[dict[str, Any]]] = {}
     for r in results:
         by_step.setdefault(int(r["step"]), []).append(r)
     counts = max((len(v) for v in by_step.values()), default=0)
-    return {
-        step: {"final": mean_std([r["final_test_accuracy"] for r in rs]),
-               "best": mean_std([r["best_test_accuracy"] for r in rs])}
-        for step, rs in sorted(by_step.items()) if len(rs) == counts
-    }
+
+    def column(rs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+        values = [float(r[key]) for r in rs]
+        return {**mean_std(values), "values": values, "seeds": [r.get("seed") for r in rs]}
+
+    return {step: {"final": column(rs, "final_test_accuracy"),
+                   "best": column(rs, "best_test_accuracy")}
+            for step, rs in sorted(by_step.items()) if len(rs) == counts}
+
+
+def compare(curves: dict[str, dict[int, dict[str, Any]]], paper: dict[str, tuple[float, float]],
+            key: str = "final") -> list[dict[str, Any]]:
+    """Every pair of variants at their last common checkpoint: Welch's test, the paired
+    per-seed difference (seeds both have) and the seeds the paper's claimed difference
+    would need at 80 % power given the spread measured here."""
+    names = [n for n, c in curves.items() if c]
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = sorted(set(curves[a]) & set(curves[b]))
+            if not common:
+                continue
+            step = common[-1]
+            sa, sb = curves[a][step][key], curves[b][step][key]
+            row: dict[str, Any] = {"a": a, "b": b, "step": step, "key": key}
+            if sa["n"] >= 2 and sb["n"] >= 2:
+                row["welch"] = stats.welch(sa["values"], sb["values"])
+            pa, pb = dict(zip(sa["seeds"], sa["values"])), dict(zip(sb["seeds"], sb["values"]))
+            shared = [s for s in pa if s is not None and s in pb]
+            if len(shared) >= 2:
+                row["paired"] = {**stats.paired([pa[s] for s in shared], [pb[s] for s in shared]),
+                                 "seeds": shared}
+            spread = math.sqrt((sa["std"] ** 2 + sb["std"] ** 2) / 2)
+            if a in paper and b in paper and spread > 0:
+                claimed = (paper[a][0] - paper[b][0]) / 100
+                if claimed:
+                    row["power"] = {"claimed_difference": claimed, "spread": spread,
+                                    "seeds_per_arm": stats.seeds_for_power(claimed, spread)}
+            out.append(row)
+    return out
+
+
+def _pct_ci(stat: dict[str, Any]) -> str:
+    if stat.get("ci_low") is None:
+        return "–"
+    return f"[{100 * stat['ci_low']:+.2f}, {100 * stat['ci_high']:+.2f}]"
+
+
+def comparison_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Markdown of :func:`compare`'s rows."""
+    if not rows:
+        return []
+    lines = ["", "## Differences between variants (last common checkpoint, final epoch)", "",
+             "Welch's two-sided t test on the seeds of each variant; *paired* is the mean of "
+             "the per-seed differences (seed s of both variants saw the same images in the "
+             "same order with the same augmentations, so data order and augmentation noise "
+             "cancel; weight initialisation differs with the model). 95 % CIs are t-based.", "",
+             "| comparison | batches | difference (points) | 95 % CI | Welch p | paired difference | paired 95 % CI | paired p | seeds per arm for the paper's difference (80 % power) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        w, p, pw = r.get("welch"), r.get("paired"), r.get("power")
+        cells = [f"{r['a']} − {r['b']}", str(r["step"])]
+        cells += ([f"{100 * w['difference']:+.2f}", _pct_ci(w), f"{w['p']:.3f}"] if w else ["–"] * 3)
+        cells += ([f"{100 * p['difference']:+.2f} (n={p['n']})", _pct_ci(p), f"{p['p']:.3f}"]
+                  if p else ["–"] * 3)
+        cells.append(f"{pw['seeds_per_arm']} (claimed {100 * pw['claimed_difference']:+.2f} at "
+                     f"spread {100 * pw['spread']:.2f})" if pw else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _run(cmd: list[str], log_path: str) -> None:
@@ -171,8 +235,10 @@ def _probe_results(folder: str, probe: ProbeConfig) -> list[dict[str, Any]]:
             if name.startswith("step-") and name.endswith(".json")]
 
 
-def _fmt(stat: dict[str, float]) -> str:
-    return f"{100 * stat['mean']:.2f} ± {100 * stat['std']:.2f} (n={stat['n']})"
+def _fmt(stat: dict[str, Any]) -> str:
+    ci = "" if stat.get("ci_low") is None else (
+        f" [{100 * stat['ci_low']:.2f}, {100 * stat['ci_high']:.2f}]")
+    return f"{100 * stat['mean']:.2f} ± {100 * stat['std']:.2f}{ci} (n={stat['n']})"
 
 
 def _csv_series(folders: Sequence[str], filename: str, column: str) -> tuple[list[int], list[float], list[float]]:
@@ -192,12 +258,14 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
     probe = ProbeConfig(protocol=protocol, epochs=probe_epochs)
     curves = {}
     for v in spec.variants:
-        results = [r for s in seeds for r in _probe_results(run_dir(exp_dir, v, s), probe)]
+        results = [{**r, "seed": s} for s in seeds
+                   for r in _probe_results(run_dir(exp_dir, v, s), probe)]
         curves[v.name] = aggregate(results)
     lines = [f"# {spec.title}", "",
              f"Linear probe, `{protocol}` protocol, seeds {list(seeds)}; accuracy (%) at the last "
-             "checkpoint, mean ± sample std across seeds. *Best* picks the epoch on the test "
-             "set (the paper's figure); *final* does not.", "",
+             "checkpoint, mean ± sample std across seeds [t-based 95 % confidence interval of the "
+             "mean]. *Best* picks the epoch on the test set (the paper's figure); *final* does "
+             "not.", "",
              "| variant | batches | final-epoch accuracy | best-epoch accuracy | paper (end of training) |",
              "|---|---|---|---|---|"]
     for v in spec.variants:
@@ -230,11 +298,14 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         plots.plot_accuracy_curves(curves, png, spec.title, paper=spec.paper)
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_best.png"),
                                    spec.title, key="best", paper=spec.paper)
+    comparisons = compare(curves, spec.paper) if spec.kind == "curves" else []
+    lines += comparison_lines(comparisons)
     lines += ["", f"![{spec_name}]({spec_name}.png)", ""]
     table = "\n".join(lines)
     rundir.atomic_write_text(os.path.join(exp_dir, f"{spec_name}.md"), table)
     rundir.atomic_write_json(os.path.join(exp_dir, f"{spec_name}.json"), {
         "spec": spec_name, "protocol": protocol, "probe_epochs": probe_epochs, "seeds": list(seeds),
+        "comparisons": comparisons,
         "curves": {k: {str(s): v for s, v in c.items()} for k, c in curves.items()}})
     return table
 

@@ -48,7 +48,7 @@ class _Writes:
         def counted_save(model, run_dir, step):
             if inside_checkpoint == step:  # TF wrote the temporary files; no rename yet
                 model.save_weights(os.path.join(run_dir, rundir.CHECKPOINT_DIR,
-                                                f"{rundir._TMP_PREFIX}{os.getpid()}-step-{step:05d}"))
+                                                f"{rundir.TMP_PREFIX}{os.getpid()}-step-{step:05d}"))
                 raise Killed()
             out = save(model, run_dir, step)
             writes.wrote(f"checkpoint:{step}")

@@ -27,8 +27,9 @@ def test_aggregate_drops_steps_missing_a_seed():
     assert list(agg) == [13]
 
 
-def test_single_seed_has_zero_std():
-    assert experiment.mean_std([0.3]) == {"mean": 0.3, "std": 0.0, "n": 1}
+def test_single_seed_has_zero_std_and_no_interval():
+    assert experiment.mean_std([0.3]) == {"mean": 0.3, "std": 0.0, "n": 1,
+                                          "ci_low": None, "ci_high": None}
 
 
 def test_report_writes_table_and_plot(tmp_path):
@@ -41,7 +42,11 @@ def test_report_writes_table_and_plot(tmp_path):
                 with open(folder / f"step-{step:05d}.json", "w") as f:
                     json.dump(_result(step, base + 0.01 * seed, base + 0.02), f)
     table = experiment.report("fig5", str(tmp_path), [0, 1], "cached")
-    assert "| quantum | 176 | 46.50 ± 0.71 (n=2) | 48.00 ± 0.00 (n=2) | 46.51 ± 1.37 |" in table
+    assert ("| quantum | 176 | 46.50 ± 0.71 [40.15, 52.85] (n=2) | 48.00 ± 0.00 [48.00, 48.00] (n=2) "
+            "| 46.51 ± 1.37 |") in table
+    # quantum - classical: +3 points in both seeds (paired), Welch on 2 + 2 seeds
+    assert "| quantum − classical | 176 | +3.00 |" in table
+    assert "| +3.00 (n=2) |" in table
     assert (tmp_path / "fig5.png").stat().st_size > 1000
     assert (tmp_path / "fig5.md").read_text() == table
 
@@ -70,3 +75,19 @@ def test_width_report_groups_by_family(tmp_path):
     table = experiment.report("fig8", str(tmp_path), [0], "cached")
     assert "| quantum_W6 | 176 | 36.00 ± 0.00 (n=1) |" in table
     assert (tmp_path / "fig8.png").stat().st_size > 1000
+
+
+def test_comparisons_pair_seeds_and_size_the_sweep():
+    def curve(values):
+        return {176: {"final": {**experiment.mean_std(values), "values": values,
+                                "seeds": list(range(len(values)))}}}
+
+    quantum = [0.40, 0.45, 0.35, 0.48]
+    classical = [0.39, 0.44, 0.34, 0.47]  # one point below in every seed
+    [row] = experiment.compare({"quantum": curve(quantum), "classical": curve(classical)},
+                               {"quantum": (46.51, 1.37), "classical": (43.49, 1.31)})
+    assert row["paired"]["difference"] == pytest.approx(0.01)
+    assert row["paired"]["p"] < 1e-6 and row["welch"]["p"] > 0.5
+    spread = np.sqrt((np.var(quantum, ddof=1) + np.var(classical, ddof=1)) / 2)
+    assert row["power"]["spread"] == pytest.approx(spread)
+    assert row["power"]["seeds_per_arm"] >= 10

@@ -1,0 +1,65 @@
+"""Statistics against hand-computed values and the figures quoted in issue 13."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tfq_ssl import stats
+
+REFERENCE = [44.16, 42.34, 35.48, 42.56, 46.32, 41.10, 44.66]  # bjader/QSSL, 7 seeds
+OURS = [37.18, 37.64, 41.42, 36.20, 42.88, 36.92]  # paper_5class_classical, 6 seeds
+
+
+def test_describe_by_hand():
+    d = stats.describe([1.0, 2.0, 3.0, 4.0])
+    assert d["mean"] == 2.5 and d["n"] == 4
+    assert d["std"] == pytest.approx(math.sqrt(5 / 3))
+    half = 3.182446305284263 * math.sqrt(5 / 3) / 2  # t(0.975, 3) from tables
+    assert (d["ci_low"], d["ci_high"]) == pytest.approx((2.5 - half, 2.5 + half))
+    single = stats.describe([0.3])
+    assert single["std"] == 0.0 and single["ci_low"] is None
+
+
+def test_reference_figures_of_issue_13():
+    ref = stats.describe(REFERENCE)
+    assert ref["mean"] == pytest.approx(42.37, abs=0.01)
+    assert ref["std"] == pytest.approx(3.49, abs=0.01)
+    assert (ref["ci_low"], ref["ci_high"]) == pytest.approx((39.1, 45.6), abs=0.05)
+    w = stats.welch(REFERENCE, OURS)
+    assert w["t"] == pytest.approx(2.12, abs=0.01)
+    assert w["df"] == pytest.approx(10.9, abs=0.05)
+    assert w["p"] == pytest.approx(0.058, abs=0.003)
+
+
+def test_welch_by_hand():
+    a, b = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0, 8.0]
+    va, vb = 1.0 / 3, (20 / 3) / 4
+    t = (2.0 - 5.0) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 3)
+    w = stats.welch(a, b)
+    assert w["difference"] == -3.0
+    assert w["t"] == pytest.approx(t) and w["df"] == pytest.approx(df)
+    # Welch is symmetric, and equal samples give p = 1
+    assert stats.welch(b, a)["p"] == pytest.approx(w["p"])
+    assert stats.welch(a, a)["p"] == pytest.approx(1.0)
+
+
+def test_paired_removes_the_shared_seed_effect():
+    seed_effect = np.array([0.0, 5.0, -4.0, 8.0, -6.0])
+    quantum = 40 + seed_effect + np.array([1.1, 0.9, 1.0, 1.2, 0.8])
+    classical = 40 + seed_effect
+    p = stats.paired(quantum, classical)
+    assert p["difference"] == pytest.approx(1.0)
+    assert p["p"] < 1e-3  # the pairing sees it ...
+    assert stats.welch(quantum, classical)["p"] > 0.5  # ... the unpaired test cannot
+    sd = np.std([0.1, -0.1, 0.0, 0.2, -0.2], ddof=1)
+    assert p["ci_high"] - p["difference"] == pytest.approx(2.776445105 * sd / math.sqrt(5))
+
+
+def test_seeds_for_power():
+    # the issue's estimate: 3 points at a spread of 3-4 points needs ~20 seeds per arm
+    assert 17 <= stats.seeds_for_power(3.0, 3.5) <= 24
+    assert stats.seeds_for_power(3.0, 3.5) < stats.seeds_for_power(3.0, 4.0)
+    # textbook value: effect size 1 at 80 % power needs 17 per arm (t test)
+    assert stats.seeds_for_power(1.0, 1.0) == 17
