@@ -65,8 +65,8 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
 
     Args:
         prog: the command's name, printed before the message.
-        main: the entry point; it raises :class:`UserError` (or ``ValueError`` /
-            ``FileNotFoundError`` from argument checks) for bad input.
+        main: the entry point; it raises :class:`UserError` (or ``ValueError`` from
+            argument checks, ``OSError`` from the file system) for bad input.
         argv: arguments for ``main``.
 
     Returns:
@@ -80,7 +80,8 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
         return main(argv)
     except SystemExit as done:  # argparse: --help (0) or a bad option (2, already printed)
         return done.code if isinstance(done.code, int) else USAGE_ERROR
-    except (UserError, ValueError, FileNotFoundError) as err:
+    except (UserError, ValueError, OSError) as err:  # OSError: a disk full, a permission
+
         print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

@@ -277,8 +277,12 @@ def save_checkpoint(model: Any, run_dir: str, step: int) -> str:
 
 def clean_partial_checkpoints(run_dir: str) -> None:
     """Remove temporary files of checkpoints whose writer was killed."""
+    # TensorFlow itself writes shards into a "<prefix>_temp" folder before merging them.
     for path in glob.glob(os.path.join(run_dir, CHECKPOINT_DIR, TMP_PREFIX + "*")):
-        os.remove(path)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
 
 
 def verify_checkpoint(prefix: str) -> None:

@@ -46,9 +46,12 @@ class _Writes:
             writes.wrote(f"{os.path.basename(csv_self.path)}:{row['step']}")
 
         def counted_save(model, run_dir, step):
-            if inside_checkpoint == step:  # TF wrote the temporary files; no rename yet
-                model.save_weights(os.path.join(run_dir, rundir.CHECKPOINT_DIR,
-                                                f"{rundir.TMP_PREFIX}{os.getpid()}-step-{step:05d}"))
+            if inside_checkpoint == step:  # TF wrote temporary files; nothing renamed yet
+                tmp = os.path.join(run_dir, rundir.CHECKPOINT_DIR,
+                                   f"{rundir.TMP_PREFIX}{os.getpid()}-step-{step:05d}")
+                model.save_weights(tmp)
+                os.makedirs(f"{tmp}_temp")  # where TF's SaveV2 puts shards before merging
+                open(f"{tmp}_temp/part-00000-of-00001.data-00000-of-00001", "wb").write(b"x")
                 raise Killed()
             out = save(model, run_dir, step)
             writes.wrote(f"checkpoint:{step}")
