@@ -80,8 +80,7 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
         return main(argv)
     except SystemExit as done:  # argparse: --help (0) or a bad option (2, already printed)
         return done.code if isinstance(done.code, int) else USAGE_ERROR
-    except (UserError, ValueError, OSError) as err:  # OSError: a disk full, a permission
-
+    except (UserError, ValueError, OSError) as err:  # OSError: a full disk, a permission...
         print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
