@@ -54,12 +54,17 @@ def training_data(config: RunConfig, skip_batches: int = 0) -> tf.data.Dataset:
     )
 
 
+def _result(run_dir: str, state: dict[str, Any]) -> dict[str, Any]:
+    return {**state, "checkpoints": rundir.list_checkpoints(run_dir), "run_dir": run_dir}
+
+
 def _finished(run_dir: str, steps: int) -> dict[str, Any]:
+    """The result of a run found finished; its record is rewritten only if it is off."""
     state = rundir.read_state(run_dir)
     if not (state.get("done") and state.get("steps") == steps):
         state = {**state, "done": True, "steps": steps}
         rundir.write_state(run_dir, state)
-    return {**state, "checkpoints": rundir.list_checkpoints(run_dir), "run_dir": run_dir}
+    return _result(run_dir, state)
 
 
 def pretrain(
@@ -141,6 +146,7 @@ def pretrain(
         if steps < total:  # the stream ran dry
             raise RuntimeError(f"the dataset ended after step {steps} of {total}.")
         previous = rundir.read_state(run_dir).get("seconds", 0.0)
-        rundir.write_state(run_dir, {"done": True, "steps": steps,
-                                     "seconds": round(previous + time.perf_counter() - began, 2)})
-        return _finished(run_dir, steps)
+        state = {"done": True, "steps": steps,
+                 "seconds": round(previous + time.perf_counter() - began, 2)}
+        rundir.write_state(run_dir, state)
+        return _result(run_dir, state)

@@ -266,16 +266,15 @@ def probe_run(
     config = rundir.read_config(run_dir)
     names = class_names(config)
     with rundir.locked(run_dir):
-        todo = [s for s in steps if rundir.read_probe_result(run_dir, probe, s) is None]
-        if todo and datasets is None:
+        stored = {s: rundir.read_probe_result(run_dir, probe, s) for s in steps}
+        if None in stored.values() and datasets is None:
             kwargs = dict(data_dir=data_dir or config.data.data_dir, download=config.data.download,
                           classes=config.data.classes, remap_labels=config.data.remap_labels)
             datasets = (load_cifar10("train", **kwargs), load_cifar10("test", **kwargs))
         results = []
         for n, step in enumerate(steps, start=1):
-            stored = rundir.read_probe_result(run_dir, probe, step)
-            if stored is not None:
-                results.append(stored)
+            if stored[step] is not None:
+                results.append(stored[step])
                 continue
             label = f"probe step {step} ({n}/{len(steps)}, {probe.protocol})"
             log.info("%s: %d epochs", label, probe.epochs)

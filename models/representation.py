@@ -13,9 +13,10 @@ import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tf_keras
 
 from tfq_ssl.checks import check_positive_int
+from tfq_ssl.config import REPRESENTATIONS
 from tfq_ssl.quantum.layer import QuantumRepresentation
 
-KINDS = ("quantum", "classical", "identity")
+KINDS = REPRESENTATIONS  # the kinds a ModelConfig may name
 
 
 def classical_representation(width: int, layers: int, name: str = "classical_representation") -> tf_keras.Sequential:

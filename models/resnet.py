@@ -11,8 +11,9 @@ import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tensorflow as tf
 import tf_keras
 
+from tfq_ssl.config import STEMS
+
 _BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
-STEMS = ("imagenet", "cifar")
 
 
 def _conv_bn(x: tf.Tensor, filters: int, kernel: int, stride: int, name: str, relu: bool = True,

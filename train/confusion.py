@@ -40,8 +40,9 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     rundir.read_config(args.run)
     [step] = rundir.select_checkpoints(args.run, args.checkpoint)
-    kernel, bias = rundir.read_probe_head(args.run, args.protocol, step)
-    folder = os.path.dirname(rundir.find_probe_head(args.run, args.protocol, step))
+    head = rundir.find_probe_head(args.run, args.protocol, step)
+    kernel, bias = rundir.read_head_file(head)
+    folder = os.path.dirname(head)
 
     from models.probe import (class_names, confusion_matrix, load_encoder,  # noqa: PLC0415
                               sample_test_images)
