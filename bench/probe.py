@@ -4,9 +4,12 @@ Prints, for one checkpoint of the run on its CIFAR-10 classes, the seconds of a 
 cached-protocol probe (features once, then the head for --cached-epochs epochs) and
 the seconds per epoch of the paper protocol (augmented training images through the
 frozen encoder every epoch, test accuracy every epoch), measured over
---paper-epochs epochs. Both run in the same process on the same data: the
-baseline for issue 12's targets (cached ≤ 15 s per checkpoint, paper ≤ 20 s per
-epoch). Nothing is written to the run folder.
+--paper-epochs epochs, for the probe as ``train.probe`` runs it (compiled feature
+pass on the feature engine, compiled head loop). With --keras it measures the same in
+the same process with the library path the probe had before (``Model.fit``, the
+run's own engine), and prints the ratios. Timings include decoding the split (the
+compiled path decodes it once and reuses it, as ``train.probe`` does for all
+checkpoints of a run). Nothing is written to the run folder.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ def build_parser() -> cli.ArgumentParser:
                         help=f"epochs of the cached probe (default {ProbeConfig.epochs})")
     parser.add_argument("--paper-epochs", type=cli.positive_int, default=2,
                         help="paper-protocol epochs to time (default 2)")
+    parser.add_argument("--keras", action="store_true",
+                        help="also measure the Model.fit path on the run's own engine (the "
+                             "probe before issue 12) and print the ratios")
     parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
     return parser
 
@@ -40,7 +46,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
     import tf_keras  # noqa: PLC0415 - TensorFlow loads only now
 
-    from models.probe import class_names, load_encoder, train_probe  # noqa: PLC0415
+    from models.probe import (class_names, feature_engine, load_encoder,  # noqa: PLC0415
+                              split_arrays, train_probe)
     from tfq_ssl.data import load_cifar10  # noqa: PLC0415
 
     class EpochTimer(tf_keras.callbacks.Callback):
@@ -58,25 +65,37 @@ def _main(argv: Sequence[str] | None) -> int:
                   classes=config.data.classes, remap_labels=config.data.remap_labels)
     data = (load_cifar10("train", **kwargs), load_cifar10("test", **kwargs))
     names = class_names(config)
-    _, encoder = load_encoder(args.run, step)
+    print(f"run {args.run}, step {step}, {config.model.representation} W={config.model.width}, "
+          f"run engine {config.model.engine}, feature engine {feature_engine(config.model)}")
 
-    start = time.perf_counter()
-    cached, _ = train_probe(encoder, *data, names, ProbeConfig(epochs=args.cached_epochs))
-    cached_seconds = time.perf_counter() - start
+    def measure(loop: str) -> tuple[float, float]:
+        engine = feature_engine(config.model) if loop == "compiled" else None
+        _, encoder = load_encoder(args.run, step, engine=engine)
+        start = time.perf_counter()
+        splits = tuple(split_arrays(d) for d in data) if loop == "compiled" else data
+        cached, _ = train_probe(encoder, *splits, names, ProbeConfig(epochs=args.cached_epochs),
+                                loop=loop)
+        cached_seconds = time.perf_counter() - start
+        timer = EpochTimer()
+        start = time.perf_counter()
+        paper, _ = train_probe(encoder, *splits, names,
+                               ProbeConfig(protocol="paper", epochs=args.paper_epochs),
+                               callbacks=[timer], loop=loop)
+        paper_total = time.perf_counter() - start
+        per_epoch = sum(timer.seconds) / len(timer.seconds)
+        print(f"[{loop}] cached protocol: {cached_seconds:.1f} s per checkpoint "
+              f"({args.cached_epochs} epochs; final accuracy "
+              f"{100 * cached['final_test_accuracy']:.2f}%)")
+        print(f"[{loop}] paper protocol: {per_epoch:.1f} s per epoch (epochs: "
+              f"{', '.join(f'{s:.1f}' for s in timer.seconds)} s; {paper_total:.1f} s in all for "
+              f"{args.paper_epochs} epochs; accuracy after them "
+              f"{100 * paper['final_test_accuracy']:.2f}%)", flush=True)
+        return cached_seconds, per_epoch
 
-    timer = EpochTimer()
-    start = time.perf_counter()
-    paper, _ = train_probe(encoder, *data, names,
-                           ProbeConfig(protocol="paper", epochs=args.paper_epochs),
-                           callbacks=[timer])
-    paper_total = time.perf_counter() - start
-    print(f"run {args.run}, step {step}, {config.model.representation} W={config.model.width}")
-    print(f"cached protocol: {cached_seconds:.1f} s per checkpoint ({args.cached_epochs} epochs; "
-          f"final accuracy {100 * cached['final_test_accuracy']:.2f}%)")
-    per_epoch = ", ".join(f"{s:.1f}" for s in timer.seconds)
-    print(f"paper protocol: {sum(timer.seconds) / len(timer.seconds):.1f} s per epoch "
-          f"(epochs: {per_epoch} s; {paper_total:.1f} s in all for {args.paper_epochs} epochs; "
-          f"accuracy after them {100 * paper['final_test_accuracy']:.2f}%)")
+    new = measure("compiled")
+    if args.keras:
+        old = measure("keras")
+        print(f"ratio keras/compiled: cached {old[0] / new[0]:.2f}x, paper {old[1] / new[1]:.2f}x")
     return 0
 
 

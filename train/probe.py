@@ -37,9 +37,6 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--batch-size", type=cli.positive_int, default=ProbeConfig.batch_size,
                         help=f"images per batch (default {ProbeConfig.batch_size})")
     parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0,
-                        help="Keras progress bars of the head's training (default 0: one line "
-                             "every 10 epochs)")
     return parser
 
 
@@ -50,7 +47,7 @@ def _main(argv: Sequence[str] | None) -> int:
     probe = ProbeConfig(protocol=args.protocol, epochs=args.epochs, batch_size=args.batch_size)
     from models.probe import probe_run  # noqa: PLC0415 - TensorFlow loads only now
 
-    for r in probe_run(args.run, steps, probe, data_dir=args.data_dir, verbose=args.verbose):
+    for r in probe_run(args.run, steps, probe, data_dir=args.data_dir):
         print(f"step {r['step']:5d} [{r['protocol']}] final {100 * r['final_test_accuracy']:.2f}% "
               f"best {100 * r['best_test_accuracy']:.2f}% (epoch {r['best_epoch']}, selected on "
               f"the test set) {r['seconds']:.0f}s")

@@ -61,7 +61,7 @@ def test_probe_beats_chance_and_resumes(tiny_run, protocol, monkeypatch):
     assert kernel.shape == (2, 2) and bias.shape == (2,)
 
     # A rerun skips the probed checkpoint (training it again would fail here).
-    monkeypatch.setattr(probe_lib, "train_probe", lambda *a, **k: pytest.fail("re-probed"))
+    monkeypatch.setattr(probe_lib, "train_probes", lambda *a, **k: pytest.fail("re-probed"))
     [again] = probe_lib.probe_run(tiny_run, [2], probe, datasets=_datasets())
     assert again == json.loads(open(path).read())
 
