@@ -59,11 +59,15 @@ def _result(run_dir: str, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finished(run_dir: str, steps: int) -> dict[str, Any]:
-    """The result of a run found finished; its record is rewritten only if it is off."""
+    """The result of a run found finished; its record is rewritten only if it is off.
+
+    A finished run needs no resume state: it is removed (after the record is written).
+    """
     state = rundir.read_state(run_dir)
     if not (state.get("done") and state.get("steps") == steps):
         state = {**state, "done": True, "steps": steps}
         rundir.write_state(run_dir, state)
+    rundir.drop_resume_states(run_dir)
     return _result(run_dir, state)
 
 
@@ -100,8 +104,9 @@ def pretrain(
     total = config.train.steps
     with rundir.locked(run_dir):
         rundir.prepare(config, run_dir)
-        start = rundir.resume_point(run_dir)
-        if start >= total:
+        point = rundir.resume_point(run_dir, total)
+        start = point.step
+        if start >= total and point.state is None:
             return _finished(run_dir, start)
         if start:
             log.info("resuming %s from step %d of %d", run_dir, start, total)
@@ -124,7 +129,17 @@ def pretrain(
             if start:
                 # Create the Adam moments first, so the checkpoint restores them at once.
                 model.optimizer.build(model.trainable_variables)
-                model.load_weights(rundir.checkpoint_prefix(run_dir, start))
+                model.load_weights(point.state)
+        # Step checkpoints hold the weights only: they are saved from this uncompiled
+        # copy (save_weights of the compiled model would add the Adam moments, 2× more).
+        saver = StepCheckpoint(run_dir, config.train.save_every, total,
+                               build_simclr(config.model, temperature=config.train.temperature,
+                                            synchronized_bn=strategy.num_replicas_in_sync > 1))
+        if start and start not in rundir.list_checkpoints(run_dir):
+            saver.set_model(model)
+            saver.save_weights(start)  # killed between the resume state and this checkpoint
+        if start >= total:
+            return _finished(run_dir, start)
         writer = tf.summary.create_file_writer(os.path.join(run_dir, rundir.TENSORBOARD_DIR))
         every = config.train.save_every
         # Order matters: a step's log rows are written before its checkpoint.
@@ -137,7 +152,7 @@ def pretrain(
             run_callbacks.append(HilbertSchmidtLogger(
                 angle_model(model.encoder), layer, (view1[:n], view2[:n]), every,
                 os.path.join(run_dir, rundir.HS_FILE), writer, total))
-        run_callbacks.append(StepCheckpoint(run_dir, every, total))
+        run_callbacks.append(saver)
         began = time.perf_counter()
         model.fit(dataset, epochs=1, steps_per_epoch=total - start,
                   callbacks=run_callbacks + list(callbacks or []), verbose=verbose)
@@ -149,4 +164,5 @@ def pretrain(
         state = {"done": True, "steps": steps,
                  "seconds": round(previous + time.perf_counter() - began, 2)}
         rundir.write_state(run_dir, state)
+        rundir.drop_resume_states(run_dir)
         return _result(run_dir, state)

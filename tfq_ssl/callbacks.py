@@ -22,29 +22,43 @@ from tfq_ssl.metrics import hilbert_schmidt_metrics
 
 
 class StepCheckpoint(tf_keras.callbacks.Callback):
-    """Saves the run's checkpoint every ``every`` global steps and at the last step.
+    """Saves the run's checkpoints every ``every`` global steps and at the last step.
 
     Keyed by the optimizer's iteration count (the global step), which survives a
-    resume, and written atomically by :func:`tfq_ssl.rundir.save_checkpoint`. It must
-    come after the loggers in the callback list: a step's checkpoint is its last write,
-    so a checkpoint on disk implies every log row up to its step.
+    resume, and written atomically by :mod:`tfq_ssl.rundir`: first the resume state
+    (the compiled model: weights and optimiser state), then the weights checkpoint
+    (``weights_model``, which holds a copy of the weights and nothing else), then the
+    previous resume state is removed. It must come after the loggers in the callback
+    list: a step's checkpoint is its last write, so a checkpoint on disk implies every
+    log row up to its step.
 
     Args:
         run_dir: the run folder.
         every: save period in steps.
         total_steps: the run's last step (always saved).
+        weights_model: a model of the same architecture, not compiled; it is given the
+            trained weights before each save.
     """
 
-    def __init__(self, run_dir: str, every: int, total_steps: int) -> None:
+    def __init__(self, run_dir: str, every: int, total_steps: int,
+                 weights_model: tf_keras.Model) -> None:
         super().__init__()
         self._run_dir = run_dir
         self._every = every
         self._total = total_steps
+        self._weights_model = weights_model
+
+    def save_weights(self, step: int) -> None:
+        """Write the weights checkpoint of ``step`` from the model's current weights."""
+        self._weights_model.set_weights(self.model.get_weights())
+        rundir.save_checkpoint(self._weights_model, self._run_dir, step)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         step = int(self.model.optimizer.iterations.numpy())
         if step % self._every == 0 or step == self._total:
-            rundir.save_checkpoint(self.model, self._run_dir, step)
+            rundir.save_resume_state(self.model, self._run_dir, step)
+            self.save_weights(step)
+            rundir.drop_resume_states(self._run_dir, keep=step)
 
 
 class BatchLogger(tf_keras.callbacks.Callback):

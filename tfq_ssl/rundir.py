@@ -3,8 +3,10 @@
 A pretraining run folder holds::
 
     config.json              the resolved RunConfig (written once, before training)
-    checkpoints/step-NNNNN.* weights (and optimiser state) every ``save_every`` steps
-                             and at the last step; written atomically
+    checkpoints/step-NNNNN.* the model's weights every ``save_every`` steps and at the
+                             last step (what probes and the converter load); atomic
+    checkpoints/resume/step-NNNNN.*  weights and optimiser state of the newest save
+                             point, what a resume loads; removed when the run is done
     metrics.csv              one row per step: loss, contrastive accuracy, seconds
     hilbert_schmidt.csv      quantum runs: Hilbert–Schmidt metrics at checkpoints
     state.json               record of the finished run (steps, seconds)
@@ -13,11 +15,14 @@ A pretraining run folder holds::
     .lock                    held by the one process writing into the folder
 
 Write order makes every state a kill can leave resumable to the complete record:
-a step's metrics row, then (at save points) its Hilbert–Schmidt row, then its
-checkpoint. A resume starts from the newest checkpoint whose every predecessor
-loads, drops log rows past it, and redoes the rest, so every step has exactly one
-row and every checkpoint exists. Nothing here imports TensorFlow until a
-checkpoint is touched.
+a step's metrics row, then (at save points) its Hilbert–Schmidt row, then its resume
+state, then its weights checkpoint, then the previous resume state is removed. A
+resume starts from the newest resume state that loads (or, in run folders written
+before resume states existed, from the newest checkpoint, which then holds the
+optimiser state too), drops log rows past it, and redoes the rest, so every step
+has exactly one row and every checkpoint exists. Only one optimiser state is kept:
+a paper-preset run folder is 14 weights checkpoints of 45 MB, not 14 × 134 MB.
+Nothing here imports TensorFlow until a checkpoint is touched.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ PROBE_DIR = "probe"
 LOCK_FILE = ".lock"
 CORRUPT_DIR = "corrupt"
 SUPERSEDED_DIR = "superseded"
+RESUME_DIR = "resume"  # under checkpoints/
 TMP_PREFIX = ".tmp-"  # temporary files of a checkpoint being written
 
 log = logging.getLogger(__name__)
@@ -216,9 +222,12 @@ def checkpoint_prefix(run_dir: str, step: int) -> str:
     return os.path.join(run_dir, CHECKPOINT_DIR, f"step-{step:05d}")
 
 
-def list_checkpoints(run_dir: str) -> list[int]:
-    """Steps that have a complete saved checkpoint, ascending."""
-    folder = os.path.join(run_dir, CHECKPOINT_DIR)
+def resume_prefix(run_dir: str, step: int) -> str:
+    """Resume-state prefix (weights and optimiser state) of ``step`` in a run folder."""
+    return os.path.join(run_dir, CHECKPOINT_DIR, RESUME_DIR, f"step-{step:05d}")
+
+
+def _steps_in(folder: str) -> list[int]:
     if not os.path.isdir(folder):
         return []
     steps = []
@@ -227,6 +236,16 @@ def list_checkpoints(run_dir: str) -> list[int]:
         if name.startswith("step-") and name.endswith(".index") and stem.isdigit():
             steps.append(int(stem))
     return sorted(steps)
+
+
+def list_checkpoints(run_dir: str) -> list[int]:
+    """Steps that have a complete saved checkpoint, ascending."""
+    return _steps_in(os.path.join(run_dir, CHECKPOINT_DIR))
+
+
+def list_resume_states(run_dir: str) -> list[int]:
+    """Steps that have a complete resume state, ascending (one, except after a kill)."""
+    return _steps_in(os.path.join(run_dir, CHECKPOINT_DIR, RESUME_DIR))
 
 
 def select_checkpoints(run_dir: str, spec: str) -> list[int]:
@@ -256,15 +275,11 @@ def _files(prefix: str) -> list[str]:
     return sorted(glob.glob(glob.escape(prefix) + ".data-*")) + [prefix + ".index"]
 
 
-def save_checkpoint(model: Any, run_dir: str, step: int) -> str:
-    """Save the model's weights (and optimiser state) at ``step``, atomically.
-
-    TensorFlow writes to a temporary prefix; the data shards are then renamed into
-    place and the ``.index`` last, so a checkpoint whose ``.index`` exists is whole.
-    """
-    prefix = checkpoint_prefix(run_dir, step)
+def _save_atomic(model: Any, prefix: str) -> str:
+    """``model.save_weights`` to ``prefix`` via a temporary prefix, ``.index`` renamed last."""
     folder = os.path.dirname(prefix)
-    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-step-{step:05d}")
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{os.path.basename(prefix)}")
     model.save_weights(tmp)
     with contextlib.suppress(FileNotFoundError):
         os.remove(os.path.join(folder, "checkpoint"))  # TF's pointer to the temporary name
@@ -275,14 +290,56 @@ def save_checkpoint(model: Any, run_dir: str, step: int) -> str:
     return prefix
 
 
+def save_checkpoint(model: Any, run_dir: str, step: int) -> str:
+    """Save the weights checkpoint of ``step``, atomically.
+
+    Args:
+        model: a model that tracks only its weights (not compiled with an optimiser:
+            ``save_weights`` of a compiled model also writes the optimiser state).
+
+    TensorFlow writes to a temporary prefix; the data shards are then renamed into
+    place and the ``.index`` last, so a checkpoint whose ``.index`` exists is whole.
+    """
+    return _save_atomic(model, checkpoint_prefix(run_dir, step))
+
+
+def save_resume_state(model: Any, run_dir: str, step: int) -> str:
+    """Save the compiled model's weights and optimiser state at ``step``, atomically.
+
+    Older resume states stay until :func:`drop_resume_states` (after the step's
+    weights checkpoint is written), so a kill in between leaves one that loads.
+    """
+    return _save_atomic(model, resume_prefix(run_dir, step))
+
+
+def drop_resume_states(run_dir: str, keep: int | None = None) -> None:
+    """Remove every resume state but ``keep``'s (all of them for ``None``: a done run)."""
+    for step in list_resume_states(run_dir):
+        if step != keep:
+            for path in _files(resume_prefix(run_dir, step))[::-1]:  # .index first
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+
+
 def clean_partial_checkpoints(run_dir: str) -> None:
     """Remove temporary files of checkpoints whose writer was killed."""
     # TensorFlow itself writes shards into a "<prefix>_temp" folder before merging them.
-    for path in glob.glob(os.path.join(run_dir, CHECKPOINT_DIR, TMP_PREFIX + "*")):
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        else:
-            os.remove(path)
+    for folder in (os.path.join(run_dir, CHECKPOINT_DIR),
+                   os.path.join(run_dir, CHECKPOINT_DIR, RESUME_DIR)):
+        for path in glob.glob(os.path.join(folder, TMP_PREFIX + "*")):
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+
+
+def has_optimizer_state(prefix: str) -> bool:
+    """Whether a checkpoint holds optimiser slots (resume states, and every checkpoint
+    of run folders written before weights-only checkpoints)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    return any(name.startswith("optimizer/")
+               for name in tf.train.load_checkpoint(prefix).get_variable_to_shape_map())
 
 
 def verify_checkpoint(prefix: str) -> None:
@@ -309,26 +366,36 @@ def _short(err: BaseException) -> str:
     return " ".join(str(err).split())[:200] or type(err).__name__
 
 
-def _move_aside(run_dir: str, step: int, subfolder: str) -> str:
-    prefix = checkpoint_prefix(run_dir, step)
+def _move_aside(run_dir: str, step: int, subfolder: str, prefix: str | None = None) -> str:
+    prefix = prefix or checkpoint_prefix(run_dir, step)
     target = os.path.join(run_dir, CHECKPOINT_DIR, subfolder)
     os.makedirs(target, exist_ok=True)
+    name = os.path.basename(prefix)
+    if os.path.dirname(prefix) != os.path.join(run_dir, CHECKPOINT_DIR):
+        name = f"{RESUME_DIR}-{name}"
     for path in _files(prefix):
         if os.path.exists(path):
-            shutil.move(path, os.path.join(target, os.path.basename(path)))
+            shutil.move(path, os.path.join(target, name + path[len(prefix):]))
     return target
 
 
-def resume_point(run_dir: str) -> int:
-    """The step to resume from: the newest checkpoint whose every predecessor loads.
+@dataclasses.dataclass(frozen=True)
+class ResumePoint:
+    """Where a run continues.
 
-    A corrupt checkpoint is moved to ``checkpoints/corrupt/`` and the ones after it
-    to ``checkpoints/superseded/`` (never deleted), since training redoes those steps.
-
-    Returns:
-        That step, or 0 to start afresh.
+    Attributes:
+        step: the step it continues from (0: afresh).
+        state: the checkpoint holding the weights and optimiser state of ``step``
+            (``None`` for step 0, and for a finished run).
     """
-    clean_partial_checkpoints(run_dir)
+
+    step: int
+    state: str | None
+
+
+def _good_checkpoints(run_dir: str) -> list[int]:
+    """Weights checkpoints in order, up to the first that does not load (moved aside
+    to ``corrupt/``, and every later one to ``superseded/``)."""
     steps = list_checkpoints(run_dir)
     for n, step in enumerate(steps):
         try:
@@ -337,11 +404,49 @@ def resume_point(run_dir: str) -> int:
             where = _move_aside(run_dir, step, CORRUPT_DIR)
             for later in steps[n + 1:]:
                 _move_aside(run_dir, later, SUPERSEDED_DIR)
-            good = steps[n - 1] if n else 0
-            log.warning("%s; moved to %s. Resuming from step %d%s.", err, where, good,
+            log.warning("%s; moved to %s%s.", err, where,
                         f" (later checkpoints moved to {SUPERSEDED_DIR}/)" if steps[n + 1:] else "")
-            return good
-    return steps[-1] if steps else 0
+            return steps[:n]
+    return steps
+
+
+def _good_resume_state(run_dir: str) -> int | None:
+    """The newest resume state that loads; corrupt ones are moved to ``corrupt/``."""
+    for step in reversed(list_resume_states(run_dir)):
+        prefix = resume_prefix(run_dir, step)
+        try:
+            verify_checkpoint(prefix)
+            return step
+        except CorruptFileError as err:
+            where = _move_aside(run_dir, step, CORRUPT_DIR, prefix)
+            log.warning("%s; moved to %s.", err, where)
+    return None
+
+
+def resume_point(run_dir: str, total_steps: int) -> ResumePoint:
+    """Where a run of ``total_steps`` continues, after setting aside what does not load.
+
+    A finished run (a loadable checkpoint at ``total_steps``) continues nowhere. Else the
+    newest loadable resume state is the point; in a run folder written before resume
+    states existed, the newest checkpoint with optimiser state is. Checkpoints past
+    the point are moved to ``checkpoints/superseded/`` (never deleted), since training
+    redoes those steps; a corrupt file goes to ``checkpoints/corrupt/``.
+    """
+    clean_partial_checkpoints(run_dir)
+    good = _good_checkpoints(run_dir)
+    if good and good[-1] >= total_steps:
+        return ResumePoint(good[-1], None)
+    state = _good_resume_state(run_dir)
+    if state is None and good and has_optimizer_state(checkpoint_prefix(run_dir, good[-1])):
+        return ResumePoint(good[-1], checkpoint_prefix(run_dir, good[-1]))
+    step = state or 0
+    later = [s for s in good if s > step]
+    for s in later:
+        _move_aside(run_dir, s, SUPERSEDED_DIR)
+    if later:
+        log.warning("checkpoints %s are past the newest resume state (step %d); moved to "
+                    "%s/ and recomputed.", later, step, SUPERSEDED_DIR)
+    return ResumePoint(step, resume_prefix(run_dir, step) if state else None)
 
 
 # ---------------------------------------------------------------- step logs

@@ -38,7 +38,8 @@ class _Writes:
     def __init__(self, monkeypatch, kill_after=None, inside_checkpoint=None):
         self.log = []
         self.kill_after = kill_after
-        append, save, state = rundir.StepCSV.append, rundir.save_checkpoint, rundir.write_state
+        append, state = rundir.StepCSV.append, rundir.write_state
+        save, resume = rundir.save_checkpoint, rundir.save_resume_state
         writes = self
 
         def counted_append(csv_self, row):
@@ -57,12 +58,18 @@ class _Writes:
             writes.wrote(f"checkpoint:{step}")
             return out
 
+        def counted_resume(model, run_dir, step):
+            out = resume(model, run_dir, step)
+            writes.wrote(f"resume:{step}")
+            return out
+
         def counted_state(run_dir, data):
             state(run_dir, data)
             writes.wrote("state")
 
         monkeypatch.setattr(rundir.StepCSV, "append", counted_append)
         monkeypatch.setattr(rundir, "save_checkpoint", counted_save)
+        monkeypatch.setattr(rundir, "save_resume_state", counted_resume)
         monkeypatch.setattr(rundir, "write_state", counted_state)
 
     def wrote(self, what):
@@ -72,8 +79,8 @@ class _Writes:
 
 
 WRITES = ["hilbert_schmidt.csv:0", "metrics.csv:1", "metrics.csv:2", "hilbert_schmidt.csv:2",
-          "checkpoint:2", "metrics.csv:3", "metrics.csv:4", "hilbert_schmidt.csv:4",
-          "checkpoint:4", "state"]
+          "resume:2", "checkpoint:2", "metrics.csv:3", "metrics.csv:4", "hilbert_schmidt.csv:4",
+          "resume:4", "checkpoint:4", "state"]
 
 
 def _assert_complete(run_dir):
@@ -81,8 +88,11 @@ def _assert_complete(run_dir):
     assert _steps(os.path.join(run_dir, "hilbert_schmidt.csv")) == [0, 2, 4]
     assert rundir.list_checkpoints(run_dir) == [2, 4]
     for step in (2, 4):
-        rundir.verify_checkpoint(rundir.checkpoint_prefix(run_dir, step))
+        prefix = rundir.checkpoint_prefix(run_dir, step)
+        rundir.verify_checkpoint(prefix)
+        assert not rundir.has_optimizer_state(prefix)  # weights only
     assert rundir.read_state(run_dir)["done"]
+    assert rundir.list_resume_states(run_dir) == []  # a done run keeps no optimiser state
 
 
 def test_the_write_sequence_is_rows_then_checkpoint(tmp_path, monkeypatch):
