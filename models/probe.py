@@ -271,8 +271,8 @@ class HeadTrainer:
         self.head = probe_head(width, num_classes)
         self.optimizer = _optimizer(probe)
         self._loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        self._epoch = tf.function(self._train_epoch)
-        self._logits = tf.function(lambda x: self.head(x, training=False))
+        self._epoch = tf.function(self._train_epoch, reduce_retracing=True)
+        self._logits = tf.function(lambda x: self.head(x, training=False), reduce_retracing=True)
         # Adam's slots exist before the compiled loop (no variable may be made inside it).
         self.optimizer.build(self.head.trainable_variables)
 
@@ -355,10 +355,12 @@ def train_probes(
     train_images, train_labels = _arrays(train_data)
     test_images, test_labels = _arrays(test_data)
     callbacks = callbacks or [()] * len(encoders)
-    tf_keras.utils.set_random_seed(probe.seed)
     for encoder in encoders:
         encoder.trainable = False
-    trainers = [HeadTrainer(e.output_shape[-1], len(names), probe) for e in encoders]
+    trainers = []
+    for encoder in encoders:  # every head starts as it would if probed alone
+        tf_keras.utils.set_random_seed(probe.seed)
+        trainers.append(HeadTrainer(encoder.output_shape[-1], len(names), probe))
     encodes = [_compiled_encoder(e) for e in encoders]
     test_x = [features(e, test_images) for e in encoders]
     train_x = [features(e, train_images) for e in encoders] if probe.protocol == "cached" else None

@@ -1,4 +1,5 @@
 import tfq_ssl  # noqa: F401
+import dataclasses
 import json
 import os
 
@@ -85,3 +86,62 @@ def test_summary_reports_final_and_best():
     assert summary["best_test_accuracy"] == 0.9 and summary["best_epoch"] == 2
     assert summary["confusion_matrix"] == [[1, 1], [0, 2]]
     assert summary["per_class_accuracy"] == {"a": 0.5, "b": 1.0}
+
+
+def test_features_of_the_statevector_engine_match_the_runs_tfq_engine(tiny_run):
+    """The probe computes an exact TFQ run's features on the statevector engine."""
+    config = rundir.read_config(tiny_run)
+    assert config.model.engine == "tfq"
+    assert probe_lib.feature_engine(config.model) == "statevector"
+    images, _ = probe_lib.split_arrays(generated_images(48, classes=2, seed=3))
+    own = probe_lib.features(probe_lib.load_encoder(tiny_run, 2)[1], images)
+    fast = probe_lib.features(probe_lib.load_encoder(tiny_run, 2, engine="statevector")[1], images)
+    assert np.ptp(own, axis=0).min() > 1e-3  # features that vary, so the check means something
+    np.testing.assert_allclose(fast, own, atol=1e-5)
+
+
+def test_sampled_and_noisy_runs_keep_their_own_engine():
+    model = tiny_config("quantum").model
+    for changed in (dict(shots=100, differentiator="parameter_shift"),
+                    dict(noise=0.01, differentiator="parameter_shift"),
+                    dict(width=16), dict(engine="tensornet")):
+        other = dataclasses.replace(model, **changed)
+        assert probe_lib.feature_engine(other) == other.engine
+
+
+def test_one_augmented_stream_feeds_every_checkpoint_as_if_probed_alone(tiny_run):
+    """The paper protocol probes several checkpoints on one augmented stream per epoch;
+    each result equals that checkpoint's probe on its own, and each epoch's stream holds
+    other augmentations than the last (fresh views every epoch)."""
+    probe = ProbeConfig(protocol="paper", epochs=2, batch_size=32, learning_rate=0.05)
+    train, test = (probe_lib.split_arrays(d) for d in _datasets())
+    names = ["a", "b"]
+    encoders = [probe_lib.load_encoder(tiny_run, s)[1] for s in (1, 2)]
+    together = probe_lib.train_probes(encoders, train, test, names, probe)
+    for encoder, (summary, head) in zip(encoders, together):
+        alone, alone_head = probe_lib.train_probe(encoder, train, test, names, probe)
+        assert summary["test_accuracy_per_epoch"] == alone["test_accuracy_per_epoch"]
+        np.testing.assert_allclose(head.get_weights()[0], alone_head.get_weights()[0], atol=1e-6)
+    epochs = [next(iter(probe_lib._augmented_stream(*train, probe, e)))[0].numpy() for e in (0, 1)]
+    assert epochs[0].shape == (len(train[1]), 32, 32, 3)
+    assert np.abs(epochs[0] - epochs[1]).mean() > 0.1
+
+
+def test_compiled_head_loop_agrees_with_model_fit(tiny_run):
+    """The compiled head loop trains like Keras' Model.fit on the head (same optimiser,
+    schedule, epochs): on separable features both reach the same accuracy, and the
+    first epoch's training accuracy is the running one, as fit reports it."""
+    probe = ProbeConfig(epochs=12, batch_size=32, learning_rate=0.05)
+    train, test = (probe_lib.split_arrays(d) for d in _datasets())
+    encoder = probe_lib.load_encoder(tiny_run, 2)[1]
+    compiled, _ = probe_lib.train_probe(encoder, train, test, ["a", "b"], probe)
+    keras, _ = probe_lib.train_probe(encoder, train, test, ["a", "b"], probe, loop="keras")
+    assert abs(compiled["final_test_accuracy"] - keras["final_test_accuracy"]) <= 0.05
+    assert compiled["final_test_accuracy"] >= 0.8
+    assert len(compiled["train_accuracy_per_epoch"]) == probe.epochs
+
+
+def test_learning_rate_schedule():
+    probe = ProbeConfig(epochs=100, learning_rate=1e-3)
+    rates = [probe_lib.learning_rate(probe, e) for e in (0, 59, 60, 79, 80, 99)]
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5])
