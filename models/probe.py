@@ -14,6 +14,7 @@ never substituted for the final figure.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -470,15 +471,16 @@ def probe_run(
 ) -> list[dict[str, Any]]:
     """Probe checkpoints of a run, reusing results stored under the same settings.
 
-    Holds the run folder's lock while it writes.
+    Holds each probed checkpoint's result lock (:func:`tfq_ssl.rundir.probe_locked`),
+    so several processes may probe one run, each checkpoint once.
 
     Args:
         run_dir: a pretraining run folder.
         steps: checkpoint steps to probe.
         probe: protocol and schedule.
         data_dir: TFDS data directory (default: the run's).
-        datasets: ``(train, test)`` ``(image uint8, label)`` datasets to use instead
-            of CIFAR-10 (tests).
+        datasets: ``(train, test)`` ``(image uint8, label)`` datasets, or arrays as
+            :func:`split_arrays` returns them, to use instead of loading CIFAR-10.
 
     Returns:
         One result dict per step.
@@ -486,15 +488,17 @@ def probe_run(
     config_lib.check_probe(probe)
     config = rundir.read_config(run_dir)
     names = class_names(config)
-    with rundir.locked(run_dir):
+    with contextlib.ExitStack() as locks:
+        for s in dict.fromkeys(steps):
+            locks.enter_context(rundir.probe_locked(run_dir, probe, s))
         stored = {s: rundir.read_probe_result(run_dir, probe, s) for s in steps}
         if None in stored.values() and datasets is None:
             kwargs = dict(data_dir=data_dir or config.data.data_dir, download=config.data.download,
                           classes=config.data.classes, remap_labels=config.data.remap_labels)
             datasets = (load_cifar10("train", **kwargs), load_cifar10("test", **kwargs))
-        todo = [s for s in steps if stored[s] is None]
+        todo = [s for s in dict.fromkeys(steps) if stored[s] is None]
         if todo:
-            arrays = tuple(split_arrays(d) for d in datasets)
+            arrays = tuple(_arrays(d) for d in datasets)
             engine = feature_engine(config.model)
             # Cached: one checkpoint at a time (its features are all it needs). Paper: all
             # together, so that one augmented stream per epoch feeds every checkpoint.
@@ -528,4 +532,5 @@ def _store(run_dir: str, step: int, probe: ProbeConfig, summary: dict[str, Any],
     }
     kernel, bias = head.get_layer("probe_head").get_weights()
     rundir.write_probe_result(run_dir, probe, step, result, kernel, bias)
+    log.info("probe step %d: result written (pid %d)", step, os.getpid())
     return result

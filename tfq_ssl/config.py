@@ -278,6 +278,12 @@ class ProbeConfig:
     seed: int = 0
 
 
+def checkpoint_steps(train: TrainConfig) -> list[int]:
+    """The steps a run of ``train`` saves checkpoints at: every ``save_every`` and the last."""
+    steps = list(range(train.save_every, train.steps + 1, train.save_every))
+    return steps if steps and steps[-1] == train.steps else [*steps, train.steps]
+
+
 # Allowed values, by key (the layer checks the quantum ones: tfq_ssl.quantum.options).
 REPRESENTATIONS = ("quantum", "classical", "identity")
 RESNET_DEPTHS = (10, 18, 34)

@@ -67,10 +67,11 @@ _held: dict[str, tuple[int, int]] = {}  # real path -> (fd, depth): re-entrant p
 
 
 @contextlib.contextmanager
-def locked(folder: str) -> Iterator[None]:
+def locked(folder: str, name: str = LOCK_FILE) -> Iterator[None]:
     """Hold the folder's exclusive lock (created if needed) for the block.
 
-    The lock is an ``flock`` on ``folder/.lock``, which records the holder's PID. The
+    The lock is an ``flock`` on ``folder/<name>`` (default ``.lock``: the whole
+    folder), which records the holder's PID. The
     kernel drops it when the holder dies, so a lock left by a killed process is taken
     over at once. Re-entrant within one process.
 
@@ -78,7 +79,8 @@ def locked(folder: str) -> Iterator[None]:
         RunLockedError: another live process holds it; the message names its PID.
     """
     os.makedirs(folder, exist_ok=True)
-    key = os.path.realpath(folder)
+    path = os.path.join(folder, name)
+    key = os.path.realpath(path)
     if key in _held:
         fd, depth = _held[key]
         _held[key] = (fd, depth + 1)
@@ -88,7 +90,6 @@ def locked(folder: str) -> Iterator[None]:
             fd, depth = _held[key]
             _held[key] = (fd, depth - 1)
         return
-    path = os.path.join(folder, LOCK_FILE)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -539,6 +540,12 @@ def probe_result_path(run_dir: str, probe: ProbeConfig, step: int) -> str:
 
 def probe_head_path(run_dir: str, probe: ProbeConfig, step: int) -> str:
     return probe_result_path(run_dir, probe, step).removesuffix(".json") + ".head.npz"
+
+
+def probe_locked(run_dir: str, probe: ProbeConfig, step: int) -> contextlib.AbstractContextManager:
+    """The lock of one checkpoint's probe result under ``probe`` (see :func:`locked`):
+    checkpoints of one run can be probed by several processes at once, each once."""
+    return locked(probe_dir(run_dir, probe), f".step-{step:05d}.lock")
 
 
 def read_probe_result(run_dir: str, probe: ProbeConfig, step: int) -> dict[str, Any] | None:

@@ -30,6 +30,36 @@ def generated_images(n: int = 64, classes: int = 2, seed: int = 0) -> tf.data.Da
         (np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.int32)))
 
 
+def write_cifar10(data_dir: str, n_train: int = 64, n_test: int = 32, classes: int = 2,
+                  seed: int = 0) -> str:
+    """A prepared TFDS ``cifar10`` directory of generated images (as ``generated_images``),
+    that ``tfds.load("cifar10", data_dir=..., download=False)`` reads in any process."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("cifar10", data_dir=data_dir)
+    features, version = builder.info.features, builder.info.version
+    root = os.path.join(data_dir, "cifar10", str(version))
+    os.makedirs(root, exist_ok=True)
+    pattern = "{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}"
+    template = tfds.core.ShardedFileTemplate(data_dir=root, template=pattern,
+                                             dataset_name="cifar10", filetype_suffix="tfrecord")
+    splits = []
+    for n, (split, count) in enumerate((("train", n_train), ("test", n_test))):
+        path = os.path.join(root, f"cifar10-{split}.tfrecord-00000-of-00001")
+        with tf.io.TFRecordWriter(path) as writer:
+            for i, (image, label) in enumerate(
+                    generated_images(count, classes, seed + n).as_numpy_iterator()):
+                writer.write(features.serialize_example(
+                    {"id": f"{split}_{i}", "image": image, "label": int(label)}))
+        splits.append(tfds.core.SplitInfo(name=split, shard_lengths=[count],
+                                          num_bytes=os.path.getsize(path),
+                                          filename_template=template))
+    tfds.folder_dataset.write_metadata(data_dir=root, features=features, split_infos=splits,
+                                       version=version, filename_template=pattern,
+                                       check_data=False)
+    return data_dir
+
+
 def distinct_images(n: int = 8, seed: int = 0) -> tf.data.Dataset:
     """``n`` unrelated uniform-noise images: every pair is easy to tell apart."""
     rng = np.random.default_rng(seed)

@@ -1,0 +1,139 @@
+"""Sweeps on a local Ray instance (2 CPUs, tiny runs on a generated CIFAR-10 directory):
+every pretraining and probe is a task, the sweep completes, a rerun reuses everything,
+a failing task is reported by name, and a worker killed mid-task is survived with
+nothing written twice."""
+
+import tfq_ssl  # noqa: F401
+import csv
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+from tests.helpers import tiny_config, write_cifar10
+from tfq_ssl import config as config_lib
+from tfq_ssl import rundir
+from tfq_ssl.config import ProbeConfig
+from train import experiment, sweep
+
+ray = pytest.importorskip("ray")
+
+PROBE = ProbeConfig(epochs=3, batch_size=16, learning_rate=0.05)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False, runtime_env=sweep.runtime_env())
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_cifar10(str(tmp_path_factory.mktemp("tfds")))
+
+
+def _jobs(exp_dir, data_dir, steps=4, representations=("quantum", "classical"), **changes):
+    jobs = []
+    for rep in representations:
+        config = tiny_config(rep, steps=steps, save_every=2, hs_batch=4, **changes)
+        config = config_lib.override(config, [f'data.data_dir="{data_dir}"'])
+        jobs.append(sweep.Job(f"{rep} seed 0", config, str(exp_dir / rep)))
+    return jobs
+
+
+def _steps(path):
+    with open(path, newline="") as f:
+        return [int(r["step"]) for r in csv.DictReader(f)]
+
+
+def _writes_per_probe(folder):
+    with open(os.path.join(folder, sweep.EXPERIMENT_LOG)) as f:
+        return sorted(re.findall(r"probe step (\d+): result written", f.read()))
+
+
+def _run(jobs, **kwargs):
+    return sweep.run_ray(jobs, PROBE, None, address=None, cpus_per_task=1, gpus_per_task=None,
+                         retries=kwargs.pop("retries", 2), **kwargs)
+
+
+def test_a_sweep_completes_and_a_rerun_reuses_it(local_ray, data_dir, tmp_path):
+    jobs = _jobs(tmp_path, data_dir)
+    outcome = _run(jobs)
+    assert (outcome.total, outcome.done, outcome.failed) == (6, 6, [])  # 2 × (1 + 2 probes)
+    for job in jobs:
+        assert rundir.read_state(job.folder)["done"]
+        assert rundir.list_checkpoints(job.folder) == [2, 4]
+        for step in (2, 4):
+            result = rundir.read_probe_result(job.folder, PROBE, step)
+            assert result["step"] == step and len(result["test_accuracy_per_epoch"]) == 3
+        assert _writes_per_probe(job.folder) == ["2", "4"]
+    again = _run(jobs)
+    assert (again.total, again.done, again.reused, again.failed) == (6, 0, 6, [])
+
+
+def test_a_failing_task_is_retried_then_reported_and_the_rest_go_on(local_ray, data_dir,
+                                                                    tmp_path):
+    good, bad = _jobs(tmp_path, data_dir)
+    missing = config_lib.override(bad.config, [f'data.data_dir="{tmp_path / "nowhere"}"',
+                                               "data.download=false"])
+    bad = sweep.Job("broken seed 0", missing, bad.folder)
+    outcome = _run([good, bad], retries=1)
+    assert outcome.done == 3
+    assert sorted(outcome.failed) == ["pretrain broken seed 0", "probe broken seed 0 step 2",
+                                      "probe broken seed 0 step 4"]
+    assert rundir.read_state(good.folder)["done"]
+    with open(os.path.join(bad.folder, sweep.EXPERIMENT_LOG)) as f:
+        assert f.read().count("pretraining task (pid") == 2  # the first try and one retry
+
+
+def test_a_worker_killed_mid_pretraining_is_retried_and_nothing_is_written_twice(
+        local_ray, data_dir, tmp_path):
+    [job] = _jobs(tmp_path, data_dir, steps=8, representations=("quantum",))
+    killed = []
+
+    def kill_when_training():
+        metrics = os.path.join(job.folder, rundir.METRICS_FILE)
+        log = os.path.join(job.folder, sweep.EXPERIMENT_LOG)
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            if os.path.exists(metrics) and len(_steps(metrics)) >= 3:
+                with open(log) as f:
+                    [pid] = re.findall(r"pretraining task \(pid (\d+)\)", f.read())
+                os.kill(int(pid), signal.SIGKILL)
+                killed.append(int(pid))
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_when_training)
+    killer.start()
+    outcome = _run([job])
+    killer.join()
+    assert killed, "the pretraining ended before it could be killed"
+    assert (outcome.done, outcome.failed) == (5, [])
+    with open(os.path.join(job.folder, sweep.EXPERIMENT_LOG)) as f:
+        assert f.read().count("pretraining task (pid") == 2  # killed, then retried
+    assert _steps(os.path.join(job.folder, rundir.METRICS_FILE)) == list(range(1, 9))
+    assert _steps(os.path.join(job.folder, rundir.HS_FILE)) == [0, 2, 4, 6, 8]
+    assert rundir.list_checkpoints(job.folder) == [2, 4, 6, 8]
+    assert rundir.list_resume_states(job.folder) == []
+    assert _writes_per_probe(job.folder) == ["2", "4", "6", "8"]
+
+
+def test_the_cli_runs_a_spec_on_ray(local_ray, data_dir, tmp_path, capsys):
+    tiny = ["train.steps=2", "train.save_every=2", "train.batch_size=4", "train.hs_batch=4",
+            "model.resnet_depth=10", "model.width=2", "model.layers=1", "data.classes=2",
+            "data.download=false", "model.engine=statevector"]
+    argv = ["--spec", "fig5", "--out", str(tmp_path / "exp"), "--seeds", "1", "--executor",
+            "ray", "--cpus-per-task", "1", "--probe-epochs", "2", "--data-dir", data_dir,
+            "--variants", "quantum", "classical"]
+    for item in tiny:
+        argv += ["--set", item]
+    assert experiment.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "[4/4] done:" in out and "4 of 4 tasks done" in out
+    assert (tmp_path / "exp" / "fig5.md").exists()

@@ -1,0 +1,275 @@
+"""Where an experiment's runs execute: local processes (default) or a Ray cluster.
+
+Both executors do the same work per (variant, seed): pretrain the run (resumed if it
+was interrupted), then probe each of its checkpoints; what is already done is
+reused, so a rerun continues a sweep where it stopped. They differ in where:
+
+- ``local``: ``--jobs N`` threads, each running ``train.pretrain`` then ``train.probe``
+  as child processes that log to the run's ``experiment.log`` (a child dies with its
+  parent, so a killed sweep leaves no orphan holding a run folder's lock).
+- ``ray``: every pretraining and every checkpoint's probe is a Ray task with declared
+  CPUs (and GPUs where the cluster has them); a probe depends on its pretraining.
+  Tasks run inside Ray workers and write into the experiment folder, which must be
+  on a filesystem every worker sees, as must the TFDS data directory. A task that
+  fails (an exception, or its worker killed) is retried; a task that still fails is
+  reported by name and the others go on. Pretraining tasks get a fresh worker each
+  (``max_calls=1``: TensorFlow's memory is returned when it ends); probe workers are
+  reused and keep the decoded CIFAR-10 splits between checkpoints.
+
+No run or probe is written twice: a run folder's writes are atomic and resumable,
+every write takes the folder's (or the probe result's) lock, and a retried task
+first reads what its previous attempt finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tfq_ssl import cli, rundir
+from tfq_ssl.config import ProbeConfig, RunConfig, checkpoint_steps
+from tfq_ssl.errors import UserError
+
+EXPERIMENT_LOG = "experiment.log"
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One (variant, seed) of a sweep: its name, config and run folder."""
+
+    name: str
+    config: RunConfig
+    folder: str
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a sweep did: tasks finished (``done``), reused, and failed by name."""
+
+    total: int
+    done: int = 0
+    reused: int = 0
+    failed: list[str] = dataclasses.field(default_factory=list)
+
+
+def _prepare(job: Job) -> None:
+    with rundir.locked(job.folder):
+        rundir.prepare(job.config, job.folder)
+
+
+def _probe_done(job: Job, probe: ProbeConfig, step: int) -> bool:
+    return rundir.read_probe_result(job.folder, probe, step) is not None
+
+
+def _progress(outcome: Outcome, n: int, what: str, error: BaseException | None = None) -> None:
+    if error is None:
+        print(f"[{n}/{outcome.total}] done: {what}", flush=True)
+    else:
+        outcome.failed.append(what)
+        print(f"[{n}/{outcome.total}] FAILED: {what}: {cli.one_line(error)}", flush=True)
+
+
+# ---------------------------------------------------------------- local processes
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGKILL when the thread that started it dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _run(cmd: list[str], log_path: str) -> None:
+    with open(log_path, "a") as log:
+        log.write(f"$ {' '.join(cmd)}\n")
+        log.flush()
+        preexec = _die_with_parent if sys.platform.startswith("linux") else None
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log_path}.")
+
+
+def _local_job(job: Job, probe: ProbeConfig, data_dir: str | None) -> str:
+    """Pretrain and probe one run in child processes, reusing whatever is done."""
+    _prepare(job)
+    log = os.path.join(job.folder, EXPERIMENT_LOG)
+    data = ["--data-dir", data_dir] if data_dir else []
+    python = sys.executable
+    _run([python, "-m", "train.pretrain", "--config", rundir.config_path(job.folder),
+          "--out", job.folder, "--verbose", "2", *data], log)
+    _run([python, "-m", "train.probe", "--run", job.folder, "--protocol", probe.protocol,
+          "--epochs", str(probe.epochs), *data], log)
+    return job.folder
+
+
+def run_local(jobs: Sequence[Job], probe: ProbeConfig, data_dir: str | None,
+              parallel: int) -> Outcome:
+    """Every job as pretrain + probe child processes, ``parallel`` at a time."""
+    outcome = Outcome(total=len(jobs))
+    with ThreadPoolExecutor(parallel) as pool:
+        futures = [pool.submit(_local_job, job, probe, data_dir) for job in jobs]
+        for n, (job, future) in enumerate(zip(jobs, futures), start=1):
+            try:
+                _progress(outcome, n, f"{job.name} -> {future.result()}")
+                outcome.done += 1
+            except (RuntimeError, UserError, OSError) as err:
+                _progress(outcome, n, job.name, err)
+    return outcome
+
+
+# ---------------------------------------------------------------------- Ray tasks
+
+@contextlib.contextmanager
+def _task_log(folder: str) -> Iterator[None]:
+    """Send the task's progress lines (INFO) to the run's experiment.log."""
+    handler = logging.FileHandler(os.path.join(folder, EXPERIMENT_LOG))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(name) for name in cli.PROGRESS_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+        handler.close()
+
+
+def _use_cpus(cpus: int) -> None:
+    """TensorFlow uses the task's declared CPUs (before its first op in this worker)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    with contextlib.suppress(RuntimeError):  # already set: a reused worker
+        tf.config.threading.set_intra_op_parallelism_threads(cpus)
+        tf.config.threading.set_inter_op_parallelism_threads(min(cpus, 2))
+
+
+def pretrain_task(folder: str, data_dir: str | None, cpus: int) -> int:
+    """Ray task: pretrain (or resume, or find finished) the run in ``folder``."""
+    _use_cpus(cpus)
+    from models.pretraining import pretrain  # noqa: PLC0415
+
+    config = rundir.read_config(folder)
+    if data_dir:
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data,
+                                                                      data_dir=data_dir))
+    with _task_log(folder):
+        logging.getLogger(__name__).info("pretraining task (pid %d)", os.getpid())
+        return int(pretrain(config, folder, verbose=0)["steps"])
+
+
+_SPLITS: dict[tuple, tuple] = {}  # per worker: decoded (train, test) arrays by data settings
+
+
+def probe_task(_pretrained: int, folder: str, step: int, probe: dict[str, Any],
+               data_dir: str | None, cpus: int) -> float:
+    """Ray task: probe one checkpoint (after its pretraining: ``_pretrained``)."""
+    _use_cpus(cpus)
+    from models.probe import probe_run, split_arrays  # noqa: PLC0415
+    from tfq_ssl.data import load_cifar10  # noqa: PLC0415
+
+    config = rundir.read_config(folder)
+    data = config.data
+    key = (data_dir or data.data_dir, data.classes, data.remap_labels, data.download)
+    probe_config = ProbeConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in probe.items()})
+    with _task_log(folder):
+        if key not in _SPLITS and rundir.read_probe_result(folder, probe_config, step) is None:
+            kwargs = dict(data_dir=key[0], classes=data.classes, remap_labels=data.remap_labels,
+                          download=data.download)
+            _SPLITS[key] = tuple(split_arrays(load_cifar10(split, **kwargs))
+                                 for split in ("train", "test"))
+        [result] = probe_run(folder, [step], probe_config, datasets=_SPLITS.get(key))
+    return float(result["final_test_accuracy"])
+
+
+def runtime_env() -> dict[str, Any]:
+    """What Ray workers need to import this project: its root on ``PYTHONPATH`` (the
+    checkout must be at the same path on every node, e.g. on the shared filesystem)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return {"env_vars": {"PYTHONPATH": root, "TF_USE_LEGACY_KERAS": "1",
+                         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}}
+
+
+def _ray_error(err: BaseException) -> BaseException:
+    """The task's own exception inside Ray's wrapper, where there is one."""
+    cause = getattr(err, "cause", None)
+    return cause if isinstance(cause, BaseException) else err
+
+
+def run_ray(jobs: Sequence[Job], probe: ProbeConfig, data_dir: str | None, *,
+            address: str | None, cpus_per_task: int, gpus_per_task: float | None,
+            retries: int, on_event: Callable[[str], None] | None = None) -> Outcome:
+    """Every pretraining and every checkpoint's probe as Ray tasks.
+
+    Args:
+        jobs: the sweep's runs.
+        probe: the probe settings.
+        data_dir: TFDS data directory (every worker must see it), default: the runs'.
+        address: a running cluster (``ray start --head`` prints it; ``"auto"`` finds a
+            local one); ``None`` starts a local instance on this machine.
+        cpus_per_task: CPUs each task declares (TensorFlow uses that many threads).
+        gpus_per_task: GPUs of a pretraining task; ``None``: 1 where the cluster has
+            GPUs, else 0. Probes declare none (their encoder pass is small).
+        retries: attempts after the first, for a task that raises or whose worker dies.
+        on_event: called with ``"submitted"`` once every task is submitted (tests).
+    """
+    import ray  # noqa: PLC0415 - only this executor needs Ray
+
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
+                                      configure_logging=False, runtime_env=runtime_env())
+        if address is None:
+            ray.init(**kwargs)
+        else:
+            ray.init(address=address, **kwargs)
+    if gpus_per_task is None:
+        gpus_per_task = 1.0 if ray.cluster_resources().get("GPU", 0) else 0.0
+    common = dict(num_cpus=cpus_per_task, max_retries=retries, retry_exceptions=True)
+    pretrain_remote = ray.remote(num_gpus=gpus_per_task, max_calls=1, **common)(pretrain_task)
+    probe_remote = ray.remote(**common)(probe_task)
+    pending: dict[Any, str] = {}
+    outcome = Outcome(total=0)
+    probe_dict = dataclasses.asdict(probe)
+    for job in jobs:
+        _prepare(job)
+        steps = checkpoint_steps(job.config.train)
+        outcome.total += 1 + len(steps)
+        if rundir.read_state(job.folder).get("done") and all(
+                _probe_done(job, probe, s) for s in steps):
+            outcome.reused += 1 + len(steps)
+            continue
+        pretrained = pretrain_remote.options(name=f"pretrain {job.name}").remote(
+            job.folder, data_dir, cpus_per_task)
+        pending[pretrained] = f"pretrain {job.name}"
+        for step in steps:
+            if _probe_done(job, probe, step):
+                outcome.reused += 1
+                continue
+            ref = probe_remote.options(name=f"probe {job.name} step {step}").remote(
+                pretrained, job.folder, step, probe_dict, data_dir, cpus_per_task)
+            pending[ref] = f"probe {job.name} step {step}"
+    if outcome.reused:
+        print(f"[{outcome.reused}/{outcome.total}] already done (kept)", flush=True)
+    if on_event:
+        on_event("submitted")
+    n = outcome.reused
+    while pending:
+        [ready], _ = ray.wait(list(pending), num_returns=1)
+        what = pending.pop(ready)
+        n += 1
+        try:
+            ray.get(ready)
+            outcome.done += 1
+            _progress(outcome, n, what)
+        except Exception as err:  # noqa: BLE001 - Ray wraps the task's exception
+            _progress(outcome, n, what, _ray_error(err))
+    return outcome
