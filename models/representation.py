@@ -12,6 +12,7 @@ from typing import Any
 import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tf_keras
 
+from models.init import dense
 from tfq_ssl.checks import check_positive_int
 from tfq_ssl.config import REPRESENTATIONS
 from tfq_ssl.quantum.layer import QuantumRepresentation
@@ -19,8 +20,11 @@ from tfq_ssl.quantum.layer import QuantumRepresentation
 KINDS = REPRESENTATIONS  # the kinds a ModelConfig may name
 
 
-def classical_representation(width: int, layers: int, name: str = "classical_representation") -> tf_keras.Sequential:
+def classical_representation(width: int, layers: int, name: str = "classical_representation",
+                             init: str = "keras") -> tf_keras.Sequential:
     """L × (Dense(W, bias) + LeakyReLU(0.01)): 144 parameters at W = 8, L = 2.
+
+    ``init``: ``"keras"`` or ``"torch"`` (:mod:`models.init`).
 
     Shape:
         - Input: ``(batch, width)``; output: ``(batch, width)``.
@@ -29,13 +33,13 @@ def classical_representation(width: int, layers: int, name: str = "classical_rep
     check_positive_int("layers", layers)
     blocks: list[tf_keras.layers.Layer] = []
     for i in range(layers):
-        blocks.append(tf_keras.layers.Dense(width, use_bias=True, name=f"dense_{i}"))
+        blocks.append(dense(width, width, init, name=f"dense_{i}"))
         blocks.append(tf_keras.layers.LeakyReLU(alpha=0.01, name=f"leaky_relu_{i}"))
     return tf_keras.Sequential(blocks, name=name)
 
 
 def representation_network(
-    kind: str, width: int, layers: int, **quantum_options: Any
+    kind: str, width: int, layers: int, init: str = "keras", **quantum_options: Any
 ) -> tf_keras.layers.Layer:
     """Build the representation network that maps angles (batch, W) to y (batch, W).
 
@@ -44,6 +48,7 @@ def representation_network(
             same width and depth) or ``"identity"`` (no representation network).
         width: W.
         layers: L.
+        init: initialisation of the classical network (:mod:`models.init`).
         **quantum_options: ``ansatz``, ``differentiator``, ``shots``, ``engine`` for
             the quantum network; rejected for the other kinds.
 
@@ -59,5 +64,5 @@ def representation_network(
             f"options {sorted(quantum_options)} apply to kind='quantum' only, got kind={kind!r}."
         )
     if kind == "classical":
-        return classical_representation(width, layers, name="representation_network")
+        return classical_representation(width, layers, name="representation_network", init=init)
     return tf_keras.layers.Identity(name="representation_network")

@@ -17,6 +17,7 @@ import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tensorflow as tf
 import tf_keras
 
+from models.init import dense
 from models.representation import representation_network
 from models.resnet import resnet
 from tfq_ssl.config import ModelConfig
@@ -47,25 +48,29 @@ def build_encoder(
         - Input: ``(batch, 32, 32, 3)`` normalised images; output ``(batch, W)``.
     """
     images = tf_keras.Input(shape=image_shape, name="images")
-    features = resnet(config.resnet_depth, config.stem, image_shape, name="backbone",
-                      synchronized_bn=synchronized_bn)(images)
-    compressed = tf_keras.layers.Dense(config.width, name="compression")(features)
+    backbone = resnet(config.resnet_depth, config.stem, image_shape, name="backbone",
+                      synchronized_bn=synchronized_bn, init=config.init)
+    features = backbone(images)
+    compressed = dense(config.width, backbone.output_shape[-1], config.init,
+                       name="compression")(features)
     angles = AngleEncoding(name="angles")(compressed)
     representation = representation_network(
-        config.representation, config.width, config.layers, **config.quantum_options()
+        config.representation, config.width, config.layers, init=config.init,
+        **config.quantum_options()
     )
     y = representation(angles)
     return tf_keras.Model(images, y, name="encoder")
 
 
-def projection_head(width: int, synchronized_bn: bool = False) -> tf_keras.Sequential:
+def projection_head(width: int, synchronized_bn: bool = False,
+                    init: str = "keras") -> tf_keras.Sequential:
     """Dense(W, no bias) → BatchNorm → ReLU → Dense(W) → L2 normalisation = z."""
     return tf_keras.Sequential(
         [
-            tf_keras.layers.Dense(width, use_bias=False, name="proj_dense_1"),
+            dense(width, width, init, use_bias=False, name="proj_dense_1"),
             tf_keras.layers.BatchNormalization(synchronized=synchronized_bn, name="proj_bn"),
             tf_keras.layers.ReLU(name="proj_relu"),
-            tf_keras.layers.Dense(width, name="proj_dense_2"),
+            dense(width, width, init, name="proj_dense_2"),
             tf_keras.layers.UnitNormalization(axis=-1, name="proj_l2"),
         ],
         name="projection_head",
@@ -166,7 +171,8 @@ def build_simclr(config: ModelConfig, temperature: float = 0.07, synchronized_bn
             (build inside ``strategy.scope()``); checkpoints are interchangeable.
     """
     encoder = build_encoder(config, synchronized_bn=synchronized_bn)
-    head = projection_head(config.width, synchronized_bn) if config.projection_head else None
+    head = (projection_head(config.width, synchronized_bn, config.init)
+            if config.projection_head else None)
     model = SimCLR(encoder, head, temperature=temperature, name="simclr")
     model(tf.zeros((2, 32, 32, 3)))  # create all weights so checkpoints restore eagerly
     return model

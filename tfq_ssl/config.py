@@ -188,6 +188,9 @@ class ModelConfig:
         resnet_depth: 18 (or 34).
         stem: ``"imagenet"`` (paper's code) or ``"cifar"``.
         projection_head: use the projection head after y.
+        init: ``"keras"`` (Keras' default initialisers) or ``"torch"`` (PyTorch's, as
+            the paper's code; :mod:`models.init`). Configs written before it existed
+            load as ``"keras"``, what they were trained with.
     """
 
     representation: str = "quantum"
@@ -201,6 +204,7 @@ class ModelConfig:
     resnet_depth: int = 18
     stem: str = "imagenet"
     projection_head: bool = True
+    init: str = "keras"
 
     def quantum_options(self) -> dict[str, Any]:
         """Options of the quantum representation network (empty for other kinds)."""
@@ -288,6 +292,7 @@ def checkpoint_steps(train: TrainConfig) -> list[int]:
 REPRESENTATIONS = ("quantum", "classical", "identity")
 RESNET_DEPTHS = (10, 18, 34)
 STEMS = ("imagenet", "cifar")
+INITS = ("keras", "torch")
 PROTOCOLS = ("paper", "cached")
 
 
@@ -312,6 +317,7 @@ def check_model(model: "ModelConfig", prefix: str = "model.") -> None:
     check_positive_int(f"{prefix}layers", model.layers)
     _one_of(f"{prefix}resnet_depth", model.resnet_depth, RESNET_DEPTHS)
     _one_of(f"{prefix}stem", model.stem, STEMS)
+    _one_of(f"{prefix}init", model.init, INITS)
     if model.representation == "quantum":
         check_options(ansatz=model.ansatz, differentiator=model.differentiator,
                       shots=model.shots, engine=model.engine, noise=model.noise, prefix=prefix)
@@ -448,6 +454,10 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "config", *,
 # Keys renamed since configs were first saved: old config.json files keep loading.
 LEGACY_KEYS: dict[str, dict[str, str]] = {"ModelConfig": {"backend": "engine"}}
 
+# Fields added since configs were first saved, by class: a saved config without one
+# was written before it existed and meant its default (what that code did).
+ADDED_FIELDS: dict[str, frozenset[str]] = {"ModelConfig": frozenset({"init"})}
+
 
 def _renamed(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     renames = LEGACY_KEYS.get(cls.__name__, {})
@@ -466,9 +476,11 @@ def _missing(cls: type, data: dict[str, Any], prefix: str = "") -> list[str]:
     hints = typing.get_type_hints(cls)
     data = _renamed(cls, data)
     out = []
+    added = ADDED_FIELDS.get(cls.__name__, frozenset())
     for f in dataclasses.fields(cls):
         if f.name not in data:
-            out.append(f"{prefix}{f.name}")
+            if f.name not in added:
+                out.append(f"{prefix}{f.name}")
         elif dataclasses.is_dataclass(hints[f.name]) and isinstance(data[f.name], dict):
             out += _missing(hints[f.name], data[f.name], f"{prefix}{f.name}.")
     return out

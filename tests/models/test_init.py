@@ -1,0 +1,75 @@
+"""``model.init="torch"`` initialises as PyTorch documents for the reference's layers
+(``nn.Conv2d`` + ``kaiming_normal_(mode="fan_out", nonlinearity="relu")``, ``nn.Linear``'s
+default); ``"keras"`` keeps Keras' defaults. Each check fails on the other scheme."""
+
+import tfq_ssl  # noqa: F401
+import dataclasses
+import math
+import os
+
+import numpy as np
+import pytest
+
+from models.simclr import build_simclr
+from tests.helpers import ROOT, tiny_config
+from tfq_ssl import config as config_lib
+from tfq_ssl.errors import ConfigError
+
+
+def _weights(init, representation="classical"):
+    config = dataclasses.replace(tiny_config(representation).model, init=init, width=8,
+                                 resnet_depth=18)
+    model = build_simclr(config)
+    return {v.name: v.numpy() for v in model.weights}
+
+
+def _one(weights, fragment):
+    [name] = [n for n in weights if fragment in n]
+    return weights[name]
+
+
+@pytest.fixture(scope="module")
+def torch_weights():
+    return _weights("torch")
+
+
+@pytest.fixture(scope="module")
+def keras_weights():
+    return _weights("keras")
+
+
+def _within(w, fan_in):
+    return np.abs(w).max() <= 1 / math.sqrt(fan_in) and np.all(w != 0)
+
+
+def test_linear_layers_draw_weights_and_biases_from_pytorchs_default(torch_weights, keras_weights):
+    for fragment, fan_in in (("compression/bias", 512), ("dense_0/kernel", 8),
+                             ("dense_0/bias", 8), ("proj_dense_2/kernel", 8)):
+        assert _within(_one(torch_weights, fragment), fan_in), fragment
+    kernel = _one(torch_weights, "compression/kernel")  # 4,096 draws of U(±1/√512)
+    bound = 1 / math.sqrt(512)
+    assert _within(kernel, 512) and abs(kernel.std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert np.abs(_one(keras_weights, "compression/kernel")).max() > 2 * bound  # glorot: 2.4×
+    assert not np.any(_one(keras_weights, "compression/bias"))  # Keras: zero biases
+
+
+def _fraction_beyond_two_std(w, std):
+    return float(np.mean(np.abs(w) > 2 * std))
+
+
+def test_convolutions_are_kaiming_normal_fan_out(torch_weights, keras_weights):
+    stem = _one(torch_weights, "stem_conv/kernel")  # 7 × 7 × 3 → 64
+    std = math.sqrt(2 / (7 * 7 * 64))
+    assert abs(stem.std() - std) < 0.03 * std
+    # untruncated: 4.55 % of draws lie beyond 2σ (a truncated normal has none)
+    assert 0.035 < _fraction_beyond_two_std(stem, std) < 0.056
+    keras_stem = _one(keras_weights, "stem_conv/kernel")  # he_normal: fan_in = 7·7·3
+    assert abs(keras_stem.std() - std) > std
+
+
+def test_init_is_validated_and_old_configs_load_as_keras():
+    with pytest.raises(ConfigError, match="model.init must be one of"):
+        config_lib.check_model(dataclasses.replace(tiny_config().model, init="jax"))
+    # a run's config.json from before the field existed: complete, and trained as Keras inits
+    old = config_lib.load_json(os.path.join(ROOT, "tests", "data", "config_2026-11.json"))
+    assert old.model.init == "keras"
