@@ -62,13 +62,24 @@ def build_encoder(
     return tf_keras.Model(images, y, name="encoder")
 
 
+# BatchNorm (momentum, epsilon) of the projection head: Keras' defaults, or PyTorch's
+# BatchNorm1d defaults (its momentum 0.1 weighs the new batch: Keras' 0.9).
+HEAD_BN = {"keras": (0.99, 1e-3), "torch": (0.9, 1e-5)}
+
+
 def projection_head(width: int, synchronized_bn: bool = False,
-                    init: str = "keras") -> tf_keras.Sequential:
-    """Dense(W, no bias) → BatchNorm → ReLU → Dense(W) → L2 normalisation = z."""
+                    init: str = "keras", bn: str = "keras") -> tf_keras.Sequential:
+    """Dense(W, no bias) → BatchNorm → ReLU → Dense(W) → L2 normalisation = z.
+
+    ``init``: the Dense layers' initialisation (:mod:`models.init`); ``bn``: the
+    BatchNorm's momentum and epsilon, ``"keras"`` or ``"torch"`` (:data:`HEAD_BN`).
+    """
+    momentum, epsilon = HEAD_BN[bn]
     return tf_keras.Sequential(
         [
             dense(width, width, init, use_bias=False, name="proj_dense_1"),
-            tf_keras.layers.BatchNormalization(synchronized=synchronized_bn, name="proj_bn"),
+            tf_keras.layers.BatchNormalization(momentum=momentum, epsilon=epsilon,
+                                               synchronized=synchronized_bn, name="proj_bn"),
             tf_keras.layers.ReLU(name="proj_relu"),
             dense(width, width, init, name="proj_dense_2"),
             tf_keras.layers.UnitNormalization(axis=-1, name="proj_l2"),
@@ -95,15 +106,19 @@ class SimCLR(tf_keras.Model):
         encoder: images → y.
         head: y → z (``None``: the loss acts on y itself, as in the paper's 2-class run).
         temperature: NT-Xent τ (paper: 0.07).
+        bn_per_view: one forward pass per view, so BatchNorm normalises each view's
+            batch on its own (the paper's code); default: both views as one batch.
     """
 
-    def __init__(self, encoder: tf_keras.Model, head: tf_keras.Model | None, temperature: float = 0.07, **kwargs: Any) -> None:
+    def __init__(self, encoder: tf_keras.Model, head: tf_keras.Model | None,
+                 temperature: float = 0.07, bn_per_view: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature!r}.")
         self.encoder = encoder
         self.head = head
         self.temperature = float(temperature)
+        self.bn_per_view = bool(bn_per_view)
         # Every replica computes the same global loss: report replica 0's, not the sum.
         self.distribute_reduction_method = "first"
         self.loss_tracker = tf_keras.metrics.Mean(name="loss")
@@ -120,9 +135,12 @@ class SimCLR(tf_keras.Model):
     def _contrastive(self, data: Any, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
         """NT-Xent loss and contrastive top-1 accuracy of one batch of view pairs."""
         (view1, view2), _ = data
-        batch = tf.shape(view1)[0]
-        z = self(tf.concat([view1, view2], axis=0), training=training)
-        z1, z2 = z[:batch], z[batch:]
+        if self.bn_per_view:
+            z1, z2 = self(view1, training=training), self(view2, training=training)
+        else:
+            batch = tf.shape(view1)[0]
+            z = self(tf.concat([view1, view2], axis=0), training=training)
+            z1, z2 = z[:batch], z[batch:]
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             # Negatives come from the global batch, as on one device: every replica
@@ -171,8 +189,9 @@ def build_simclr(config: ModelConfig, temperature: float = 0.07, synchronized_bn
             (build inside ``strategy.scope()``); checkpoints are interchangeable.
     """
     encoder = build_encoder(config, synchronized_bn=synchronized_bn)
-    head = (projection_head(config.width, synchronized_bn, config.init)
+    head = (projection_head(config.width, synchronized_bn, config.init, config.head_bn)
             if config.projection_head else None)
-    model = SimCLR(encoder, head, temperature=temperature, name="simclr")
+    model = SimCLR(encoder, head, temperature=temperature, bn_per_view=config.bn_per_view,
+                   name="simclr")
     model(tf.zeros((2, 32, 32, 3)))  # create all weights so checkpoints restore eagerly
     return model

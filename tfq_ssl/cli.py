@@ -59,6 +59,20 @@ positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
 
 
+def non_negative_float(text: str) -> float:
+    """``argparse`` type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+non_negative_float.__name__ = "number >= 0"
+
+
 def run(prog: str, main: Callable[[Sequence[str] | None], int],
         argv: Sequence[str] | None = None) -> int:
     """Run an entry point's ``main``, turning user errors into one line and exit status 2.

@@ -189,8 +189,16 @@ class ModelConfig:
         stem: ``"imagenet"`` (paper's code) or ``"cifar"``.
         projection_head: use the projection head after y.
         init: ``"keras"`` (Keras' default initialisers) or ``"torch"`` (PyTorch's, as
-            the paper's code; :mod:`models.init`). Configs written before it existed
-            load as ``"keras"``, what they were trained with.
+            the paper's code; :mod:`models.init`).
+        head_bn: the projection head's BatchNorm: ``"keras"`` (momentum 0.99, eps
+            1e-3, Keras' defaults) or ``"torch"`` (momentum 0.9, eps 1e-5: PyTorch's
+            ``BatchNorm1d`` defaults, as the paper's code).
+        bn_per_view: pass each view through the network on its own, so BatchNorm
+            normalises each view's batch separately (the paper's code: one forward
+            per view), instead of both views as one batch of 2N.
+
+    ``init``, ``head_bn`` and ``bn_per_view`` are missing from configs written before
+    they existed; those load with the defaults, which is what they were trained with.
     """
 
     representation: str = "quantum"
@@ -205,6 +213,8 @@ class ModelConfig:
     stem: str = "imagenet"
     projection_head: bool = True
     init: str = "keras"
+    head_bn: str = "keras"
+    bn_per_view: bool = False
 
     def quantum_options(self) -> dict[str, Any]:
         """Options of the quantum representation network (empty for other kinds)."""
@@ -318,6 +328,9 @@ def check_model(model: "ModelConfig", prefix: str = "model.") -> None:
     _one_of(f"{prefix}resnet_depth", model.resnet_depth, RESNET_DEPTHS)
     _one_of(f"{prefix}stem", model.stem, STEMS)
     _one_of(f"{prefix}init", model.init, INITS)
+    _one_of(f"{prefix}head_bn", model.head_bn, INITS)
+    if not isinstance(model.bn_per_view, bool):
+        raise ConfigError(f"{prefix}bn_per_view must be true or false, got {model.bn_per_view!r}.")
     if model.representation == "quantum":
         check_options(ansatz=model.ansatz, differentiator=model.differentiator,
                       shots=model.shots, engine=model.engine, noise=model.noise, prefix=prefix)
@@ -456,7 +469,8 @@ LEGACY_KEYS: dict[str, dict[str, str]] = {"ModelConfig": {"backend": "engine"}}
 
 # Fields added since configs were first saved, by class: a saved config without one
 # was written before it existed and meant its default (what that code did).
-ADDED_FIELDS: dict[str, frozenset[str]] = {"ModelConfig": frozenset({"init"})}
+ADDED_FIELDS: dict[str, frozenset[str]] = {
+    "ModelConfig": frozenset({"init", "head_bn", "bn_per_view"})}
 
 
 def _renamed(cls: type, data: dict[str, Any]) -> dict[str, Any]:

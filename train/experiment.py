@@ -307,8 +307,8 @@ def build_parser() -> cli.ArgumentParser:
                              "start a local instance")
     parser.add_argument("--cpus-per-task", type=cli.positive_int, default=2,
                         help="ray: CPUs each task declares and uses (default 2)")
-    parser.add_argument("--gpus-per-task", type=float, default=None,
-                        help="ray: GPUs per pretraining task (default: 1 where the cluster "
+    parser.add_argument("--gpus-per-task", type=cli.non_negative_float, default=None,
+                        help="ray: GPUs each task declares (default: 1 where the cluster "
                              "has GPUs, else 0)")
     parser.add_argument("--retries", type=cli.non_negative_int, default=2,
                         help="ray: attempts after the first for a failed task (default 2)")

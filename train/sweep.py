@@ -8,7 +8,8 @@ reused, so a rerun continues a sweep where it stopped. They differ in where:
   as child processes that log to the run's ``experiment.log`` (a child dies with its
   parent, so a killed sweep leaves no orphan holding a run folder's lock).
 - ``ray``: every pretraining and every checkpoint's probe is a Ray task with declared
-  CPUs (and GPUs where the cluster has them); a probe depends on its pretraining.
+  CPUs and GPUs (one each where the cluster has GPUs); a probe depends on its
+  pretraining.
   Tasks run inside Ray workers and write into the experiment folder, which must be
   on a filesystem every worker sees, as must the TFDS data directory. A task that
   fails (an exception, or its worker killed) is retried; a task that still fails is
@@ -217,8 +218,8 @@ def run_ray(jobs: Sequence[Job], probe: ProbeConfig, data_dir: str | None, *,
         address: a running cluster (``ray start --head`` prints it; ``"auto"`` finds a
             local one); ``None`` starts a local instance on this machine.
         cpus_per_task: CPUs each task declares (TensorFlow uses that many threads).
-        gpus_per_task: GPUs of a pretraining task; ``None``: 1 where the cluster has
-            GPUs, else 0. Probes declare none (their encoder pass is small).
+        gpus_per_task: GPUs each task declares; ``None``: 1 where the cluster has
+            GPUs, else 0.
         retries: attempts after the first, for a task that raises or whose worker dies.
         on_event: called with ``"submitted"`` once every task is submitted (tests).
     """
@@ -233,8 +234,9 @@ def run_ray(jobs: Sequence[Job], probe: ProbeConfig, data_dir: str | None, *,
             ray.init(address=address, **kwargs)
     if gpus_per_task is None:
         gpus_per_task = 1.0 if ray.cluster_resources().get("GPU", 0) else 0.0
-    common = dict(num_cpus=cpus_per_task, max_retries=retries, retry_exceptions=True)
-    pretrain_remote = ray.remote(num_gpus=gpus_per_task, max_calls=1, **common)(pretrain_task)
+    common = dict(num_cpus=cpus_per_task, num_gpus=gpus_per_task, max_retries=retries,
+                  retry_exceptions=True)
+    pretrain_remote = ray.remote(max_calls=1, **common)(pretrain_task)
     probe_remote = ray.remote(**common)(probe_task)
     pending: dict[Any, str] = {}
     outcome = Outcome(total=0)

@@ -67,7 +67,7 @@ def test_lock_is_reentrant_within_a_process(tmp_path):
     with rundir.locked(str(tmp_path)):
         with rundir.locked(str(tmp_path)):
             pass
-        assert str(os.path.realpath(tmp_path)) in rundir._held
+        assert os.path.join(os.path.realpath(tmp_path), rundir.LOCK_FILE) in rundir._held
     assert not rundir._held
 
 
@@ -133,3 +133,20 @@ def test_a_stored_result_of_other_settings_is_refused(tmp_path):
 def test_select_checkpoints_errors(tmp_path):
     with pytest.raises(RunFolderError, match="no checkpoints"):
         rundir.select_checkpoints(str(tmp_path), "all")
+
+
+def test_each_checkpoints_probe_has_its_own_lock(tmp_path):
+    """Probes of different checkpoints of one run may run at once; one checkpoint's
+    probe is held by one process (its result is written once)."""
+    probe = ProbeConfig()
+    with rundir.probe_locked(str(tmp_path), probe, 13):
+        with rundir.probe_locked(str(tmp_path), probe, 26):  # another checkpoint: free
+            pass
+        script = ("import sys; from tfq_ssl import rundir; from tfq_ssl.config import ProbeConfig\n"
+                  "from tfq_ssl.errors import RunLockedError\n"
+                  "try:\n"
+                  "    with rundir.probe_locked(sys.argv[1], ProbeConfig(), int(sys.argv[2])): print('free')\n"
+                  "except RunLockedError: print('locked')\n")
+        out = [subprocess.run([sys.executable, "-c", script, str(tmp_path), step], cwd=ROOT,
+                              capture_output=True, text=True).stdout.strip() for step in ("13", "26")]
+    assert out == ["locked", "free"]

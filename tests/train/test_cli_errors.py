@@ -33,6 +33,7 @@ BAD_SETTINGS = {
     "classes 0": ["data.classes=0"],
     "classes one": ["data.classes=[3]"],
     "unknown key": ["model.widht=3"],
+    "init jax": ["model.init=jax"],
 }
 KEYS = {"width 0": "model.width", "width -3": "model.width", "layers 0": "model.layers",
         "engine foo": "model.engine", "backend foo (old name)": "model.engine",
@@ -40,7 +41,7 @@ KEYS = {"width 0": "model.width", "width -3": "model.width", "layers 0": "model.
         "tensornet all_to_all": "model.engine", "noise with adjoint": "model.noise",
         "noise 1.5": "model.noise", "batch size 1": "train.batch_size",
         "steps 0": "train.steps", "classes 11": "data.classes", "classes 0": "data.classes",
-        "classes one": "data.classes", "unknown key": "widht"}
+        "classes one": "data.classes", "unknown key": "widht", "init jax": "model.init"}
 
 
 def _one_line_error(capsys, code, *needles):
@@ -104,6 +105,17 @@ def test_confusion_and_evaluate_image_counts(tmp_path, capsys, images):
     _one_line_error(capsys, evaluate.main(["--run", str(tmp_path), "--backend", "statevector",
                                            "--images", images, "--out", str(tmp_path / "o")]),
                     "--images")
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (["--executor", "slurm"], "--executor"), (["--gpus-per-task", "-1"], "--gpus-per-task"),
+    (["--gpus-per-task", "nan"], "--gpus-per-task"), (["--cpus-per-task", "0"], "--cpus-per-task"),
+    (["--retries", "-1"], "--retries")])
+def test_experiment_refuses_bad_executor_options(flags, needle, tmp_path, capsys):
+    out = tmp_path / "e"
+    code = experiment.main(["--spec", "fig5", "--out", str(out), *flags])
+    _one_line_error(capsys, code, needle)
+    assert not out.exists()
 
 
 def test_experiment_refuses_bad_overrides_before_running(tmp_path, capsys):
