@@ -111,6 +111,9 @@ def test_paper_presets():
     assert get_preset("paper_2class_quantum").model.projection_head is False
     assert get_preset("paper_5class_all_to_all").model.layers == 3
     assert get_preset("paper_5class_quantum_shots100").model.shots == 100
+    # the paper's code initialises as PyTorch does (docs/parity-audit.md, "Ablations")
+    assert {get_preset(n).model.init for n in PRESETS if n.startswith("paper_")} == {"torch"}
+    assert get_preset("smoke").model.init == "keras"
     with pytest.raises(ValueError, match="unknown preset"):
         get_preset("paper_7class")
 
