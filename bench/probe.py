@@ -47,8 +47,7 @@ def _main(argv: Sequence[str] | None) -> int:
     import tf_keras  # noqa: PLC0415 - TensorFlow loads only now
 
     from models.probe import (class_names, feature_engine, load_encoder,  # noqa: PLC0415
-                              split_arrays, train_probe)
-    from tfq_ssl.data import load_cifar10  # noqa: PLC0415
+                              run_splits, split_arrays, train_probe)
 
     class EpochTimer(tf_keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -61,9 +60,7 @@ def _main(argv: Sequence[str] | None) -> int:
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self._start)
 
-    kwargs = dict(data_dir=args.data_dir or config.data.data_dir, download=config.data.download,
-                  classes=config.data.classes, remap_labels=config.data.remap_labels)
-    data = (load_cifar10("train", **kwargs), load_cifar10("test", **kwargs))
+    data = run_splits(config, args.data_dir)
     names = class_names(config)
     print(f"run {args.run}, step {step}, {config.model.representation} W={config.model.width}, "
           f"run engine {config.model.engine}, feature engine {feature_engine(config.model)}")

@@ -129,6 +129,19 @@ def class_names(config: RunConfig) -> list[str]:
     return [CIFAR10_CLASSES[i] for i in resolve_classes(config.data.classes, len(CIFAR10_CLASSES))]
 
 
+def run_splits(config: RunConfig, data_dir: str | None = None
+               ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """The run's CIFAR-10 ``(train, test)`` datasets of ``(image uint8, label)``.
+
+    Args:
+        config: the run's configuration (classes, labels, download).
+        data_dir: TFDS data directory (default: the run's).
+    """
+    kwargs = dict(data_dir=data_dir or config.data.data_dir, download=config.data.download,
+                  classes=config.data.classes, remap_labels=config.data.remap_labels)
+    return load_cifar10("train", **kwargs), load_cifar10("test", **kwargs)
+
+
 def sample_test_images(
     config: RunConfig, count: int, seed: int = 0, data_dir: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -236,6 +249,12 @@ def _compiled_encoder(encoder: tf_keras.Model) -> Callable[[tf.Tensor], tf.Tenso
     return encode
 
 
+def _encode_arrays(encode: Callable[[tf.Tensor], tf.Tensor], images: np.ndarray,
+                   batch_size: int = FEATURE_BATCH) -> np.ndarray:
+    return np.concatenate([encode(tf.constant(images[i:i + batch_size])).numpy()
+                           for i in range(0, len(images), batch_size)])
+
+
 def features(encoder: tf_keras.Model, images: np.ndarray | tf.data.Dataset,
              batch_size: int = FEATURE_BATCH) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Representations y of ``images`` through the frozen encoder (one compiled pass).
@@ -253,8 +272,7 @@ def features(encoder: tf_keras.Model, images: np.ndarray | tf.data.Dataset,
             feats.append(encode(batch).numpy())
             labels.append(y.numpy())
         return np.concatenate(feats), np.concatenate(labels)
-    return np.concatenate([encode(tf.constant(images[i:i + batch_size])).numpy()
-                           for i in range(0, len(images), batch_size)])
+    return _encode_arrays(encode, images, batch_size)
 
 
 class HeadTrainer:
@@ -362,9 +380,10 @@ def train_probes(
     for encoder in encoders:  # every head starts as it would if probed alone
         tf_keras.utils.set_random_seed(probe.seed)
         trainers.append(HeadTrainer(encoder.output_shape[-1], len(names), probe))
-    encodes = [_compiled_encoder(e) for e in encoders]
-    test_x = [features(e, test_images) for e in encoders]
-    train_x = [features(e, train_images) for e in encoders] if probe.protocol == "cached" else None
+    encodes = [_compiled_encoder(e) for e in encoders]  # each traced once, used throughout
+    test_x = [_encode_arrays(encode, test_images) for encode in encodes]
+    train_x = ([_encode_arrays(encode, train_images) for encode in encodes]
+               if probe.protocol == "cached" else None)
     histories = [{"accuracy": [], "val_accuracy": []} for _ in encoders]
     rng = np.random.default_rng(probe.seed)
     for epoch in range(probe.epochs):
@@ -493,9 +512,7 @@ def probe_run(
             locks.enter_context(rundir.probe_locked(run_dir, probe, s))
         stored = {s: rundir.read_probe_result(run_dir, probe, s) for s in steps}
         if None in stored.values() and datasets is None:
-            kwargs = dict(data_dir=data_dir or config.data.data_dir, download=config.data.download,
-                          classes=config.data.classes, remap_labels=config.data.remap_labels)
-            datasets = (load_cifar10("train", **kwargs), load_cifar10("test", **kwargs))
+            datasets = run_splits(config, data_dir)
         todo = [s for s in dict.fromkeys(steps) if stored[s] is None]
         if todo:
             arrays = tuple(_arrays(d) for d in datasets)

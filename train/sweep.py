@@ -174,8 +174,7 @@ def probe_task(_pretrained: int, folder: str, step: int, probe: dict[str, Any],
                data_dir: str | None, cpus: int) -> float:
     """Ray task: probe one checkpoint (after its pretraining: ``_pretrained``)."""
     _use_cpus(cpus)
-    from models.probe import probe_run, split_arrays  # noqa: PLC0415
-    from tfq_ssl.data import load_cifar10  # noqa: PLC0415
+    from models.probe import probe_run, run_splits, split_arrays  # noqa: PLC0415
 
     config = rundir.read_config(folder)
     data = config.data
@@ -184,10 +183,7 @@ def probe_task(_pretrained: int, folder: str, step: int, probe: dict[str, Any],
                                   for k, v in probe.items()})
     with _task_log(folder):
         if key not in _SPLITS and rundir.read_probe_result(folder, probe_config, step) is None:
-            kwargs = dict(data_dir=key[0], classes=data.classes, remap_labels=data.remap_labels,
-                          download=data.download)
-            _SPLITS[key] = tuple(split_arrays(load_cifar10(split, **kwargs))
-                                 for split in ("train", "test"))
+            _SPLITS[key] = tuple(split_arrays(d) for d in run_splits(config, data_dir))
         [result] = probe_run(folder, [step], probe_config, datasets=_SPLITS.get(key))
     return float(result["final_test_accuracy"])
 
