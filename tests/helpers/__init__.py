@@ -8,6 +8,7 @@ import os
 import tfq_ssl  # noqa: F401
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from tfq_ssl.augment import make_augment
 from tfq_ssl.config import DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -28,6 +29,18 @@ def generated_images(n: int = 64, classes: int = 2, seed: int = 0) -> tf.data.Da
             images[labels == c, ::4] += 50
     return tf.data.Dataset.from_tensor_slices(
         (np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.int32)))
+
+
+class InterruptAt(tf_keras.callbacks.Callback):
+    """Raises ``KeyboardInterrupt`` (a Ctrl-C) after global step ``step`` is done."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if int(self.model.optimizer.iterations.numpy()) == self.step:
+            raise KeyboardInterrupt("simulated kill")
 
 
 def write_cifar10(data_dir: str, n_train: int = 64, n_test: int = 32, classes: int = 2,

@@ -5,9 +5,8 @@ import os
 
 import numpy as np
 import pytest
-import tf_keras
 
-from tests.helpers import distinct_images, tiny_config, view_pairs
+from tests.helpers import InterruptAt, distinct_images, tiny_config, view_pairs
 from tfq_ssl import config as config_lib
 from models.pretraining import pretrain
 from tfq_ssl import rundir
@@ -62,21 +61,11 @@ def test_loss_falls_on_a_fixed_batch(tmp_path, engine):
     assert np.mean(losses[-4:]) < 0.5 * losses[0]
 
 
-class _Interrupt(tf_keras.callbacks.Callback):
-    def __init__(self, at_step):
-        super().__init__()
-        self.at_step = at_step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) == self.at_step:
-            raise KeyboardInterrupt("simulated kill")
-
-
 def test_resume_after_interrupt_ends_with_same_steps(tmp_path):
     config = tiny_config("quantum", steps=6, save_every=2)
     with pytest.raises(KeyboardInterrupt):
         pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0,
-                              callbacks=[_Interrupt(3)])
+                              callbacks=[InterruptAt(3)])
     assert rundir.list_checkpoints(str(tmp_path)) == [2]
     assert [int(r["step"]) for r in _rows(tmp_path / "metrics.csv")] == [1, 2, 3]
 

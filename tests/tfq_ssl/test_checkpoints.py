@@ -10,7 +10,7 @@ import tf_keras
 
 from models import probe as probe_lib
 from models.pretraining import pretrain
-from tests.helpers import tiny_config, view_pairs
+from tests.helpers import InterruptAt, tiny_config, view_pairs
 from tfq_ssl import rundir
 from tfq_ssl.errors import CorruptFileError
 
@@ -74,16 +74,6 @@ def test_a_corrupt_middle_checkpoint_resumes_from_the_one_before(finished, tmp_p
     assert result["checkpoints"] == [2, 4]
 
 
-class _StopAfter(tf_keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self._step = step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) == self._step:
-            raise KeyboardInterrupt("simulated kill")
-
-
 class _Moments(tf_keras.callbacks.Callback):
     """What the optimiser holds when training (re)starts."""
 
@@ -109,7 +99,7 @@ def test_a_resume_restores_the_optimiser_state(tmp_path, layout):
     config = tiny_config("classical", steps=4, save_every=2)
     run = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):
-        pretrain(config, run, dataset=view_pairs(config), verbose=0, callbacks=[_StopAfter(3)])
+        pretrain(config, run, dataset=view_pairs(config), verbose=0, callbacks=[InterruptAt(3)])
     assert rundir.list_resume_states(run) == [2]
     assert not rundir.has_optimizer_state(rundir.checkpoint_prefix(run, 2))
     state = rundir.resume_prefix(run, 2)

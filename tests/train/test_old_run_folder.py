@@ -8,22 +8,16 @@ import shutil
 
 import numpy as np
 import pytest
-import tf_keras
 
 from convert import evaluate
 from models import probe as probe_lib
 from models.pretraining import pretrain
-from tests.helpers import ROOT, generated_images, view_pairs
+from tests.helpers import ROOT, InterruptAt, generated_images, view_pairs
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
 from tfq_ssl.config import ProbeConfig
 
 OLD_CONFIG = os.path.join(ROOT, "tests", "data", "config_2026-11.json")
-
-
-class _Interrupt(tf_keras.callbacks.Callback):
-    def on_train_batch_end(self, batch, logs=None):
-        raise KeyboardInterrupt("simulated kill")
 
 
 def test_old_run_folder_resumes_probes_and_converts(tmp_path, monkeypatch):
@@ -33,7 +27,7 @@ def test_old_run_folder_resumes_probes_and_converts(tmp_path, monkeypatch):
     config = rundir.read_config(run)
     assert config.model.engine == "tfq"
     with pytest.raises(KeyboardInterrupt):
-        pretrain(config, run, dataset=view_pairs(config), verbose=0, callbacks=[_Interrupt()])
+        pretrain(config, run, dataset=view_pairs(config), verbose=0, callbacks=[InterruptAt(1)])
     assert rundir.list_checkpoints(run) == [1]
     result = pretrain(config_lib.load_json(rundir.config_path(run)), run,
                       dataset=view_pairs(config), verbose=0)
