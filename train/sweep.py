@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tfq_ssl import cli, rundir
-from tfq_ssl.config import ProbeConfig, RunConfig, checkpoint_steps
+from tfq_ssl.config import ProbeConfig, RunConfig, TrainConfig, checkpoint_steps
 from tfq_ssl.errors import UserError
 
 EXPERIMENT_LOG = "experiment.log"
@@ -45,11 +45,28 @@ EXPERIMENT_LOG = "experiment.log"
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One (variant, seed) of a sweep: its name, config and run folder."""
+    """One (variant, seed) of a sweep: its name, config, run folder, and which of its
+    checkpoints to probe: every ``probe_every``-th one and the last (1: all)."""
 
     name: str
     config: RunConfig
     folder: str
+    probe_every: int = 1
+
+    @property
+    def probe_steps(self) -> list[int]:
+        return probe_steps(self.config.train, self.probe_every)
+
+
+def probe_steps(train: TrainConfig, every: int = 1) -> list[int]:
+    """Every ``every``-th checkpoint step of ``train`` and always the last one.
+
+    >>> probe_steps(TrainConfig(steps=176, save_every=13), 2)
+    [26, 52, 78, 104, 130, 156, 176]
+    """
+    steps = checkpoint_steps(train)
+    chosen = steps[every - 1::every]
+    return chosen if chosen and chosen[-1] == steps[-1] else [*chosen, steps[-1]]
 
 
 @dataclasses.dataclass
@@ -106,7 +123,8 @@ def _local_job(job: Job, probe: ProbeConfig, data_dir: str | None) -> str:
     _run([python, "-m", "train.pretrain", "--config", rundir.config_path(job.folder),
           "--out", job.folder, "--verbose", "2", *data], log)
     _run([python, "-m", "train.probe", "--run", job.folder, "--protocol", probe.protocol,
-          "--epochs", str(probe.epochs), *data], log)
+          "--epochs", str(probe.epochs),
+          "--checkpoints", ",".join(map(str, job.probe_steps)), *data], log)
     return job.folder
 
 
@@ -239,7 +257,7 @@ def run_ray(jobs: Sequence[Job], probe: ProbeConfig, data_dir: str | None, *,
     probe_dict = dataclasses.asdict(probe)
     for job in jobs:
         _prepare(job)
-        steps = checkpoint_steps(job.config.train)
+        steps = job.probe_steps
         outcome.total += 1 + len(steps)
         if rundir.read_state(job.folder).get("done") and all(
                 _probe_done(job, probe, s) for s in steps):

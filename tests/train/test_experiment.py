@@ -47,6 +47,10 @@ def test_report_writes_table_and_plot(tmp_path):
     # quantum - classical: +3 points in both seeds (paired), Welch on 2 + 2 seeds
     assert "| quantum − classical | 176 | +3.00 |" in table
     assert "| +3.00 (n=2) |" in table
+    # every probed checkpoint, final and best, for each variant
+    assert "Checkpoints probed: 13, 176." in table
+    assert ("| 13 | 46.50 ± 0.71 [40.15, 52.85] (n=2) | 48.00 ± 0.00 [48.00, 48.00] (n=2) | "
+            "45.50 ± 0.71") in table
     assert (tmp_path / "fig5.png").stat().st_size > 1000
     assert (tmp_path / "fig5.md").read_text() == table
 
@@ -91,3 +95,14 @@ def test_comparisons_pair_seeds_and_size_the_sweep():
     spread = np.sqrt((np.var(quantum, ddof=1) + np.var(classical, ddof=1)) / 2)
     assert row["power"]["spread"] == pytest.approx(spread)
     assert row["power"]["seeds_per_arm"] >= 10
+
+
+def test_probe_every_takes_every_kth_checkpoint_and_the_last():
+    from tfq_ssl.config import TrainConfig
+    from train.sweep import probe_steps
+    train = TrainConfig(steps=176, save_every=13)
+    assert probe_steps(train) == [13, 26, 39, 52, 65, 78, 91, 104, 117, 130, 143, 156, 169, 176]
+    assert probe_steps(train, 2) == [26, 52, 78, 104, 130, 156, 176]
+    assert probe_steps(train, 3) == [39, 78, 117, 156, 176]
+    assert probe_steps(train, 100) == [176]
+    assert probe_steps(TrainConfig(steps=26, save_every=13), 2) == [26]

@@ -124,16 +124,40 @@ def test_a_worker_killed_mid_pretraining_is_retried_and_nothing_is_written_twice
     assert _writes_per_probe(job.folder) == ["2", "4", "6", "8"]
 
 
-def test_the_cli_runs_a_spec_on_ray(local_ray, data_dir, tmp_path, capsys):
-    tiny = ["train.steps=2", "train.save_every=2", "train.batch_size=4", "train.hs_batch=4",
-            "model.resnet_depth=10", "model.width=2", "model.layers=1", "data.classes=2",
-            "data.download=false", "model.engine=statevector"]
-    argv = ["--spec", "fig5", "--out", str(tmp_path / "exp"), "--seeds", "1", "--executor",
-            "ray", "--cpus-per-task", "1", "--probe-epochs", "2", "--data-dir", data_dir,
-            "--variants", "quantum", "classical"]
-    for item in tiny:
+TINY = ["train.steps=4", "train.save_every=1", "train.batch_size=4", "train.hs_batch=4",
+        "model.resnet_depth=10", "model.width=2", "model.layers=1", "data.classes=2",
+        "data.download=false", "model.engine=statevector"]
+
+
+def _cli(out, data_dir, *extra):
+    argv = ["--spec", "fig5", "--out", str(out), "--seeds", "1", "--probe-epochs", "2",
+            "--data-dir", data_dir, "--probe-every", "2", *extra]
+    for item in TINY:
         argv += ["--set", item]
+    return argv
+
+
+def _probed(exp, variant):
+    folder = rundir.probe_dir(str(exp / "runs" / variant / "seed-0"), ProbeConfig(epochs=2))
+    return sorted(name for name in os.listdir(folder) if name.endswith(".json"))
+
+
+def test_the_cli_runs_a_spec_on_ray(local_ray, data_dir, tmp_path, capsys):
+    argv = _cli(tmp_path / "exp", data_dir, "--executor", "ray", "--cpus-per-task", "1",
+                "--variants", "quantum", "classical")
     assert experiment.main(argv) == 0
     out = capsys.readouterr().out
-    assert "[4/4] done:" in out and "4 of 4 tasks done" in out
-    assert (tmp_path / "exp" / "fig5.md").exists()
+    # 2 runs x (pretraining + probes of checkpoints 2 and 4 of 1..4)
+    assert "[6/6] done:" in out and "6 of 6 tasks done" in out
+    assert _probed(tmp_path / "exp", "quantum") == ["step-00002.json", "step-00004.json"]
+    md = (tmp_path / "exp" / "fig5.md").read_text()
+    assert "Checkpoints probed: 2, 4." in md
+
+
+def test_the_cli_runs_a_spec_as_local_processes(data_dir, tmp_path, capsys):
+    argv = _cli(tmp_path / "exp", data_dir, "--variants", "classical")
+    assert experiment.main(argv) == 0
+    assert "1 of 1 runs done" in capsys.readouterr().out
+    assert _probed(tmp_path / "exp", "classical") == ["step-00002.json", "step-00004.json"]
+    assert rundir.list_checkpoints(str(tmp_path / "exp" / "runs" / "classical" / "seed-0")) == [
+        1, 2, 3, 4]
