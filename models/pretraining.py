@@ -48,7 +48,7 @@ def training_data(config: RunConfig, skip_batches: int = 0) -> tf.data.Dataset:
         images,
         batch_size=config.train.batch_size,
         augment=make_augment(config.augment),
-        seed=config.train.seed,
+        seed=config.train.stream_seed,
         shuffle_buffer=config.data.shuffle_buffer,
         skip_batches=skip_batches,
     )
@@ -111,7 +111,10 @@ def pretrain(
         if start:
             log.info("resuming %s from step %d of %d", run_dir, start, total)
 
-        tf_keras.utils.set_random_seed(config.train.seed)
+        # tf.data's seeds pair the op seed with the global one, so the data pipeline is
+        # built under the stream seed and the model under the run's seed: each source
+        # of randomness follows its own seed (the same one unless train.data_seed is set).
+        tf_keras.utils.set_random_seed(config.train.stream_seed)
         # The Hilbert–Schmidt views come from the run's first batch, resumed or not. A
         # pipeline of its own: a second pass over the training pipeline would reshuffle
         # it, so the run would see other batches than a run without these metrics.
@@ -120,6 +123,7 @@ def pretrain(
             dataset = training_data(config, skip_batches=start)
         else:
             first, dataset = dataset, dataset.skip(start)
+        tf_keras.utils.set_random_seed(config.train.seed)
         strategy = strategy or tf.distribute.get_strategy()
         with strategy.scope():
             model = build_simclr(config.model, temperature=config.train.temperature,

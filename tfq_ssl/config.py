@@ -238,7 +238,11 @@ class TrainConfig:
         weight_decay: Adam weight decay.
         temperature: NT-Xent τ.
         save_every: save a checkpoint every this many batches (the paper probed every 13).
-        seed: seeds weights, shuffling and augmentations.
+        seed: seeds the weights' initialisation and, unless ``data_seed`` is given,
+            the data order and augmentations.
+        data_seed: seeds the data order and the augmentations on their own (``None``:
+            ``seed``). Fixing it while ``seed`` varies (or the reverse) separates the
+            two sources of seed-to-seed spread.
         hs_metrics: log Hilbert–Schmidt metrics at checkpoints (quantum runs).
         hs_batch: images used for those metrics.
     """
@@ -252,6 +256,12 @@ class TrainConfig:
     seed: int = 0
     hs_metrics: bool = True
     hs_batch: int = 64
+    data_seed: int | None = None
+
+    @property
+    def stream_seed(self) -> int:
+        """The seed of the data order and augmentations."""
+        return self.seed if self.data_seed is None else self.data_seed
 
 
 @dataclass(frozen=True)
@@ -362,6 +372,8 @@ def check_run(config: "RunConfig") -> None:
     if train.weight_decay < 0:
         raise ConfigError(f"train.weight_decay must be >= 0, got {train.weight_decay!r}.")
     check_positive_int("train.seed", train.seed, minimum=0)
+    if train.data_seed is not None:
+        check_positive_int("train.data_seed", train.data_seed, minimum=0)
 
 
 def check_probe(probe: ProbeConfig) -> None:
@@ -470,7 +482,8 @@ LEGACY_KEYS: dict[str, dict[str, str]] = {"ModelConfig": {"backend": "engine"}}
 # Fields added since configs were first saved, by class: a saved config without one
 # was written before it existed and meant its default (what that code did).
 ADDED_FIELDS: dict[str, frozenset[str]] = {
-    "ModelConfig": frozenset({"init", "head_bn", "bn_per_view"})}
+    "ModelConfig": frozenset({"init", "head_bn", "bn_per_view"}),
+    "TrainConfig": frozenset({"data_seed"})}
 
 
 def _renamed(cls: type, data: dict[str, Any]) -> dict[str, Any]:

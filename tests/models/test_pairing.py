@@ -38,3 +38,42 @@ def test_variants_with_one_seed_start_from_the_same_resnet():
 
     for u, v in zip(backbone("quantum"), backbone("classical")):
         np.testing.assert_array_equal(u, v)
+
+
+def test_data_seed_separates_the_data_stream_from_the_initialisation(monkeypatch, tmp_path):
+    """pretrain with train.data_seed=d sees the batches of a run seeded d and starts
+    from the weights of a run seeded train.seed (what the variance study relies on)."""
+    monkeypatch.setattr(pretraining, "load_cifar10", lambda split, **kw: generated_images(48))
+    seen = {}
+    real_data, real_build = pretraining.training_data, pretraining.build_simclr
+
+    def data(config, skip_batches=0):
+        ds = real_data(config, skip_batches)
+        if skip_batches == 0 and "batch" not in seen:
+            seen["batch"] = next(iter(ds))[0][0].numpy()
+        return ds
+
+    def build(*args, **kwargs):
+        model = real_build(*args, **kwargs)
+        seen.setdefault("weights", [w.numpy() for w in model.weights])
+        return model
+
+    monkeypatch.setattr(pretraining, "training_data", data)
+    monkeypatch.setattr(pretraining, "build_simclr", build)
+
+    def run(name, *overrides):
+        seen.clear()
+        config = config_lib.override(tiny_config("classical", steps=1, save_every=1),
+                                     ["data.shuffle_buffer=64", "train.hs_metrics=false",
+                                      *overrides])
+        pretraining.pretrain(config, str(tmp_path / name), verbose=0)
+        return seen["batch"], seen["weights"]
+
+    mixed_batch, mixed_init = run("mixed", "train.seed=0", "train.data_seed=1")
+    data_batch, data_init = run("seed1", "train.seed=1")
+    init_batch, init_init = run("seed0", "train.seed=0")
+    np.testing.assert_array_equal(mixed_batch, data_batch)
+    for u, v in zip(mixed_init, init_init):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(mixed_batch, init_batch)
+    assert any(not np.array_equal(u, v) for u, v in zip(mixed_init, data_init))

@@ -34,6 +34,7 @@ BAD_SETTINGS = {
     "classes one": ["data.classes=[3]"],
     "unknown key": ["model.widht=3"],
     "init jax": ["model.init=jax"],
+    "data seed -1": ["train.data_seed=-1"],
 }
 KEYS = {"width 0": "model.width", "width -3": "model.width", "layers 0": "model.layers",
         "engine foo": "model.engine", "backend foo (old name)": "model.engine",
@@ -41,7 +42,8 @@ KEYS = {"width 0": "model.width", "width -3": "model.width", "layers 0": "model.
         "tensornet all_to_all": "model.engine", "noise with adjoint": "model.noise",
         "noise 1.5": "model.noise", "batch size 1": "train.batch_size",
         "steps 0": "train.steps", "classes 11": "data.classes", "classes 0": "data.classes",
-        "classes one": "data.classes", "unknown key": "widht", "init jax": "model.init"}
+        "classes one": "data.classes", "unknown key": "widht", "init jax": "model.init",
+        "data seed -1": "train.data_seed"}
 
 
 def _one_line_error(capsys, code, *needles):
