@@ -10,6 +10,7 @@ here comes with its 95 % confidence interval, every comparison with a p-value, a
   test (Welch–Satterthwaite degrees of freedom) and the t-based CI of the difference.
 * :func:`paired`: difference of paired samples (seed ``s`` of both variants saw the
   same data), one-sample t test of the per-seed differences.
+* :func:`std_interval`: the chi-square CI of a sample's standard deviation.
 * :func:`seeds_for_power`: seeds per arm for a two-sided two-sample t test to detect
   a difference at a given power, from the noncentral t distribution.
 """
@@ -68,6 +69,18 @@ def paired(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> dict
     return {"difference": summary["mean"], "ci_low": summary["ci_low"],
             "ci_high": summary["ci_high"], "t": t, "df": d.size - 1, "p": float(p),
             "n": int(d.size)}
+
+
+def std_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float]:
+    """The CI of the standard deviation of normal data: ``s·√((n−1)/χ²)`` at the
+    chi-square quantiles ``1 − α/2`` (low end) and ``α/2`` (high end)."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2:
+        raise ValueError("a standard deviation's interval needs at least two values.")
+    ss = float(((x - x.mean()) ** 2).sum())
+    df = x.size - 1
+    return (math.sqrt(ss / scipy_stats.chi2.ppf(0.5 + level / 2, df)),
+            math.sqrt(ss / scipy_stats.chi2.ppf(0.5 - level / 2, df)))
 
 
 def seeds_for_power(difference: float, std: float, power: float = 0.8, alpha: float = 0.05,

@@ -36,6 +36,9 @@ def build_parser() -> cli.ArgumentParser:
                         help=f"head training epochs (default {ProbeConfig.epochs})")
     parser.add_argument("--batch-size", type=cli.positive_int, default=ProbeConfig.batch_size,
                         help=f"images per batch (default {ProbeConfig.batch_size})")
+    parser.add_argument("--seed", type=cli.non_negative_int, default=ProbeConfig.seed,
+                        help="seed of the head's initialisation and batch order (default "
+                             f"{ProbeConfig.seed}; other seeds get a results folder of their own)")
     parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
     return parser
 
@@ -44,7 +47,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     rundir.read_config(args.run)
     steps = rundir.select_checkpoints(args.run, args.checkpoints)
-    probe = ProbeConfig(protocol=args.protocol, epochs=args.epochs, batch_size=args.batch_size)
+    probe = ProbeConfig(protocol=args.protocol, epochs=args.epochs, batch_size=args.batch_size,
+                        seed=args.seed)
     from models.probe import probe_run  # noqa: PLC0415 - TensorFlow loads only now
 
     for r in probe_run(args.run, steps, probe, data_dir=args.data_dir):

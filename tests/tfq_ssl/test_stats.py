@@ -63,3 +63,14 @@ def test_seeds_for_power():
     assert stats.seeds_for_power(3.0, 3.5) < stats.seeds_for_power(3.0, 4.0)
     # textbook value: effect size 1 at 80 % power needs 17 per arm (t test)
     assert stats.seeds_for_power(1.0, 1.0) == 17
+
+
+def test_std_interval_by_hand():
+    # five values with sample variance 1: chi-square(4) quantiles 0.484419 and 11.143287
+    values = [-1.0, -0.5, 0.0, 0.5, 1.0]
+    values = [v / np.std(values, ddof=1) for v in values]
+    low, high = stats.std_interval(values)
+    assert (low, high) == pytest.approx((math.sqrt(4 / 11.143287), math.sqrt(4 / 0.484419)),
+                                        rel=1e-5)
+    with pytest.raises(ValueError):
+        stats.std_interval([1.0])

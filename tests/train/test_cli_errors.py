@@ -92,7 +92,7 @@ def test_garbage_config_json_of_a_run_is_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, needle", [
     (["--epochs", "0"], "--epochs"), (["--batch-size", "0"], "--batch-size"),
-    (["--epochs", "many"], "--epochs")])
+    (["--epochs", "many"], "--epochs"), (["--seed", "-1"], "--seed")])
 def test_probe_options(tmp_path, capsys, args, needle):
     _one_line_error(capsys, probe.main(["--run", str(tmp_path), *args]), needle)
 
