@@ -1,0 +1,93 @@
+"""Does the Adam probe underfit? ``python -m bench.converged_probe --run RUN_DIR [RUN_DIR ...]``
+
+For each run's checkpoint (latest by default) fits a multinomial logistic regression
+to convergence (L-BFGS on features standardised with the training split's mean and
+std, L2 1e-6) and prints its test accuracy beside the stored Adam probe result
+(``train.probe``'s cached protocol), with the spread of the features. A converged fit
+far above the Adam probe points to feature scale (a tiny spread slows Adam's head);
+both low points to a worse representation. Nothing is written to the run folders.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from tfq_ssl import cli, rundir
+from tfq_ssl.config import ProbeConfig
+
+
+def converged_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
+                       test_y: np.ndarray, classes: int, l2: float = 1e-6) -> tuple[float, bool]:
+    """Test accuracy of an L-BFGS-converged softmax regression on standardised features."""
+    from scipy.optimize import minimize  # noqa: PLC0415
+    from scipy.special import logsumexp  # noqa: PLC0415
+
+    mu, sd = train_x.mean(0), np.maximum(train_x.std(0), 1e-12)
+    ztr, zte = (train_x - mu) / sd, (test_x - mu) / sd
+    d = ztr.shape[1]
+    onehot = np.eye(classes)[train_y]
+
+    def loss_and_grad(p: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = p[:d * classes].reshape(d, classes), p[d * classes:]
+        logits = ztr @ w + b
+        lse = logsumexp(logits, axis=1)
+        g = (np.exp(logits - lse[:, None]) - onehot) / len(onehot)
+        loss = (lse - (logits * onehot).sum(1)).mean() + l2 * (w ** 2).sum()
+        return loss, np.concatenate([(ztr.T @ g + 2 * l2 * w).ravel(), g.sum(0)])
+
+    res = minimize(loss_and_grad, np.zeros(d * classes + classes), jac=True,
+                   method="L-BFGS-B", options={"maxiter": 2000})
+    w, b = res.x[:d * classes].reshape(d, classes), res.x[d * classes:]
+    return float(np.mean((zte @ w + b).argmax(1) == test_y)), bool(res.success)
+
+
+def build_parser() -> cli.ArgumentParser:
+    description, epilog = cli.describe(__doc__)
+    parser = cli.ArgumentParser(prog="python -m bench.converged_probe",
+                                description=description, epilog=epilog)
+    parser.add_argument("--run", required=True, nargs="+", metavar="RUN_DIR",
+                        help="pretrained run folders (same data settings)")
+    parser.add_argument("--checkpoint", default="latest", help="a step, or latest (default)")
+    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    for run in args.run:
+        rundir.read_config(run)
+        rundir.select_checkpoints(run, args.checkpoint)
+    from models.probe import (feature_engine, features, load_encoder,  # noqa: PLC0415
+                              run_splits, split_arrays)
+
+    splits = None
+    for run in args.run:
+        [step] = rundir.select_checkpoints(run, args.checkpoint)
+        config, encoder = load_encoder(run, step, engine=feature_engine(rundir.read_config(run).model))
+        if splits is None:
+            splits = [split_arrays(d) for d in run_splits(config, args.data_dir)]
+        (tr_images, tr_y), (te_images, te_y) = splits
+        xtr = features(encoder, tr_images).astype(np.float64)
+        xte = features(encoder, te_images).astype(np.float64)
+        acc, ok = converged_accuracy(xtr, tr_y, xte, te_y, int(tr_y.max()) + 1)
+        stored = rundir.read_probe_result(run, ProbeConfig(), step)
+        adam = ("not probed" if stored is None else
+                f"{100 * stored['final_test_accuracy']:.2f}% final, "
+                f"{100 * stored['best_test_accuracy']:.2f}% best")
+        sd = xtr.std(0)
+        print(f"{run} step {step}: feature std min/median/max {sd.min():.4f}/"
+              f"{np.median(sd):.4f}/{sd.max():.4f}; converged {100 * acc:.2f}%"
+              f"{'' if ok else ' (L-BFGS stopped before converging)'}; Adam probe {adam}",
+              flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("bench.converged_probe", _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
