@@ -49,6 +49,11 @@ def welch(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> dict[
     vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
     diff = float(x.mean() - y.mean())
     se = math.sqrt(vx + vy)
+    if se == 0:  # no spread on either side: the difference is exact
+        return {"difference": diff, "ci_low": diff, "ci_high": diff,
+                "t": math.copysign(math.inf, diff) if diff else 0.0,
+                "df": float(x.size + y.size - 2), "p": 0.0 if diff else 1.0,
+                "n_a": int(x.size), "n_b": int(y.size)}
     df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
     t = diff / se
     p = 2 * scipy_stats.t.sf(abs(t), df)

@@ -184,7 +184,8 @@ def comparison_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Markdown of :func:`compare`'s rows."""
     if not rows:
         return []
-    lines = ["", "## Differences between variants (last common checkpoint, final epoch)", "",
+    key = rows[0]["key"]
+    lines = ["", f"## Differences between variants (last common checkpoint, {key} epoch)", "",
              "Welch's two-sided t test on the seeds of each variant; *paired* is the mean of "
              "the per-seed differences (seed s of both variants saw the same images in the "
              "same order with the same augmentations, so data order and augmentation noise "
@@ -295,8 +296,12 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         plots.plot_accuracy_curves(curves, png, spec.title, paper=spec.paper)
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_best.png"),
                                    spec.title, key="best", paper=spec.paper)
-    comparisons = compare(curves, spec.paper) if spec.kind == "curves" else []
-    lines += comparison_lines(comparisons)
+    comparisons = []
+    if spec.kind == "curves":
+        for key in ("final", "best"):
+            rows = compare(curves, spec.paper, key=key)
+            comparisons += rows
+            lines += comparison_lines(rows)
     if spec.kind == "curves":
         lines += checkpoint_lines(curves)
     lines += ["", f"![{spec_name}]({spec_name}.png)", ""]

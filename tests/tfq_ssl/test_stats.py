@@ -74,3 +74,10 @@ def test_std_interval_by_hand():
                                         rel=1e-5)
     with pytest.raises(ValueError):
         stats.std_interval([1.0])
+
+
+def test_welch_without_spread_is_exact():
+    w = stats.welch([0.5, 0.5], [0.4, 0.4])
+    assert w["difference"] == pytest.approx(0.1) and w["p"] == 0.0
+    assert (w["ci_low"], w["ci_high"]) == pytest.approx((0.1, 0.1))
+    assert stats.welch([0.5, 0.5], [0.5, 0.5])["p"] == 1.0

@@ -47,6 +47,8 @@ def test_report_writes_table_and_plot(tmp_path):
     # quantum - classical: +3 points in both seeds (paired), Welch on 2 + 2 seeds
     assert "| quantum − classical | 176 | +3.00 |" in table
     assert "| +3.00 (n=2) |" in table
+    assert "(last common checkpoint, final epoch)" in table
+    assert "(last common checkpoint, best epoch)" in table
     # every probed checkpoint, final and best, for each variant
     assert "Checkpoints probed: 13, 176." in table
     assert ("| 13 | 46.50 ± 0.71 [40.15, 52.85] (n=2) | 48.00 ± 0.00 [48.00, 48.00] (n=2) | "
