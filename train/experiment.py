@@ -180,6 +180,11 @@ def _pct_ci(stat: dict[str, Any]) -> str:
     return f"[{100 * stat['ci_low']:+.2f}, {100 * stat['ci_high']:+.2f}]"
 
 
+def _p(p: float) -> str:
+    """A p-value to three decimals, or in scientific notation below 0.001."""
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
 def comparison_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Markdown of :func:`compare`'s rows."""
     if not rows:
@@ -195,8 +200,8 @@ def comparison_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     for r in rows:
         w, p, pw = r.get("welch"), r.get("paired"), r.get("power")
         cells = [f"{r['a']} − {r['b']}", str(r["step"])]
-        cells += ([f"{100 * w['difference']:+.2f}", _pct_ci(w), f"{w['p']:.3f}"] if w else ["–"] * 3)
-        cells += ([f"{100 * p['difference']:+.2f} (n={p['n']})", _pct_ci(p), f"{p['p']:.3f}"]
+        cells += ([f"{100 * w['difference']:+.2f}", _pct_ci(w), _p(w["p"])] if w else ["–"] * 3)
+        cells += ([f"{100 * p['difference']:+.2f} (n={p['n']})", _pct_ci(p), _p(p["p"])]
                   if p else ["–"] * 3)
         cells.append(f"{pw['seeds_per_arm']} (claimed {100 * pw['claimed_difference']:+.2f} at "
                      f"spread {100 * pw['spread']:.2f})" if pw else "–")

@@ -108,3 +108,8 @@ def test_probe_every_takes_every_kth_checkpoint_and_the_last():
     assert probe_steps(train, 3) == [39, 78, 117, 156, 176]
     assert probe_steps(train, 100) == [176]
     assert probe_steps(TrainConfig(steps=26, save_every=13), 2) == [26]
+
+
+def test_small_p_values_keep_their_digits():
+    assert experiment._p(0.0431) == "0.043"
+    assert experiment._p(0.00042) == "4.2e-04"
