@@ -56,9 +56,9 @@ def shares(values: dict[str, Sequence[float]]) -> dict[str, dict[str, Any]]:
     """Per source: mean, sample std, its CI, variance and share of the summed variance."""
     out = {}
     for name, vals in values.items():
-        low, high = stats.std_interval(vals)
-        out[name] = {**stats.describe(vals), "values": list(vals), "std_ci": [low, high],
-                     "variance": float(stats.describe(vals)["std"]) ** 2}
+        summary = stats.describe(vals)
+        out[name] = {**summary, "values": list(vals), "std_ci": list(stats.std_interval(vals)),
+                     "variance": float(summary["std"]) ** 2}
     total = sum(s["variance"] for s in out.values())
     for s in out.values():
         s["share"] = s["variance"] / total if total else 0.0
