@@ -28,7 +28,7 @@ import numpy as np
 
 from tfq_ssl import cli, plots, rundir, stats
 from tfq_ssl import config as config_lib
-from tfq_ssl.config import PROTOCOLS, ProbeConfig
+from tfq_ssl.config import ProbeConfig
 from train import sweep
 from train.presets import get_preset
 
@@ -307,7 +307,6 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
             rows = compare(curves, spec.paper, key=key)
             comparisons += rows
             lines += comparison_lines(rows)
-    if spec.kind == "curves":
         lines += checkpoint_lines(curves)
     lines += ["", f"![{spec_name}]({spec_name}.png)", ""]
     table = "\n".join(lines)
@@ -344,16 +343,10 @@ def build_parser() -> cli.ArgumentParser:
                              "has GPUs, else 0)")
     parser.add_argument("--retries", type=cli.non_negative_int, default=2,
                         help="ray: attempts after the first for a failed task (default 2)")
-    parser.add_argument("--protocol", default="cached", choices=PROTOCOLS,
-                        help="linear-probe protocol (default cached)")
-    parser.add_argument("--probe-epochs", type=cli.positive_int, default=ProbeConfig.epochs,
-                        help=f"probe epochs (default {ProbeConfig.epochs})")
+    sweep.add_options(parser)
     parser.add_argument("--probe-every", type=cli.positive_int, default=1, metavar="K",
                         help="probe every K-th checkpoint and the last (default 1: all); "
                              "the report says which were probed")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.KEY=VALUE", help="override every run's config")
     parser.add_argument("--variants", nargs="+", metavar="NAME",
                         help="run only these variants of the spec")
     parser.add_argument("--report-only", action="store_true",
@@ -374,7 +367,7 @@ def _main(argv: Sequence[str] | None) -> int:
                       os.path.abspath(run_dir(args.out, v, s)), args.probe_every)
             for s in seeds for v in spec.variants
             if not args.variants or v.name in args.variants]  # every config checked first
-    probe = ProbeConfig(protocol=args.protocol, epochs=args.probe_epochs)
+    probe = sweep.probe_config(args)
     outcome = None
     with rundir.locked(args.out):
         if not args.report_only:
@@ -393,8 +386,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(report(args.spec, args.out, seeds, args.protocol, args.probe_epochs))
     print(f"written: {os.path.abspath(args.out)}/{args.spec}.md and .png")
     if outcome is not None and outcome.failed:
-        print(f"train.experiment: {len(outcome.failed)} failed: {', '.join(outcome.failed)}; "
-              "see their runs' experiment.log, then rerun to continue.", file=sys.stderr)
+        print(sweep.failure_line("train.experiment", outcome), file=sys.stderr)
         return 1
     return 0
 

@@ -24,6 +24,7 @@ first reads what its previous attempt finished.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import dataclasses
@@ -37,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tfq_ssl import cli, rundir
-from tfq_ssl.config import ProbeConfig, RunConfig, TrainConfig, checkpoint_steps
+from tfq_ssl.config import PROTOCOLS, ProbeConfig, RunConfig, TrainConfig, checkpoint_steps
 from tfq_ssl.errors import UserError
 
 EXPERIMENT_LOG = "experiment.log"
@@ -77,6 +78,30 @@ class Outcome:
     done: int = 0
     reused: int = 0
     failed: list[str] = dataclasses.field(default_factory=list)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every entry point that runs a sweep: the probe's protocol and
+    epochs (read back by :func:`probe_config`), the TFDS data directory and overrides
+    of every run's config."""
+    parser.add_argument("--protocol", default="cached", choices=PROTOCOLS,
+                        help="linear-probe protocol (default cached)")
+    parser.add_argument("--probe-epochs", type=cli.positive_int, default=ProbeConfig.epochs,
+                        help=f"probe epochs (default {ProbeConfig.epochs})")
+    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE", help="override every run's config")
+
+
+def probe_config(args: argparse.Namespace) -> ProbeConfig:
+    """The probe settings of :func:`add_options`' arguments."""
+    return ProbeConfig(protocol=args.protocol, epochs=args.probe_epochs)
+
+
+def failure_line(prog: str, outcome: Outcome) -> str:
+    """What to tell the user about the sweep's failed runs (``outcome.failed``)."""
+    return (f"{prog}: {len(outcome.failed)} failed: {', '.join(outcome.failed)}; see their "
+            "runs' experiment.log, then rerun to continue.")
 
 
 def _prepare(job: Job) -> None:

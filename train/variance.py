@@ -28,7 +28,7 @@ from typing import Any
 
 from tfq_ssl import cli, rundir, stats
 from tfq_ssl import config as config_lib
-from tfq_ssl.config import PROTOCOLS, ProbeConfig, RunConfig, checkpoint_steps
+from tfq_ssl.config import ProbeConfig, RunConfig, checkpoint_steps
 from train import sweep
 from train.presets import PRESETS, get_preset
 
@@ -102,13 +102,7 @@ def build_parser() -> cli.ArgumentParser:
                         help="seeds per source, 0..N-1 (default 5)")
     parser.add_argument("--jobs", type=cli.positive_int, default=1,
                         help="runs in parallel processes (default 1)")
-    parser.add_argument("--protocol", default="cached", choices=PROTOCOLS,
-                        help="probe protocol (default cached)")
-    parser.add_argument("--probe-epochs", type=cli.positive_int, default=ProbeConfig.epochs,
-                        help=f"probe epochs (default {ProbeConfig.epochs})")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.KEY=VALUE", help="override every run's config")
+    sweep.add_options(parser)
     return parser
 
 
@@ -116,15 +110,14 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     configs = run_configs(args.preset, args.seeds, args.overrides)  # every config checked first
     folders = {name: os.path.abspath(os.path.join(args.out, "runs", name)) for name in configs}
-    probe = ProbeConfig(protocol=args.protocol, epochs=args.probe_epochs)
-    jobs = [sweep.Job(name, config, folders[name],
+    probe = sweep.probe_config(args)
+    jobs = [sweep.Job(name, config, folders[name],  # probe the last checkpoint only
                       probe_every=len(checkpoint_steps(config.train)))
             for name, config in configs.items()]
     with rundir.locked(args.out):
         outcome = sweep.run_local(jobs, probe, args.data_dir, args.jobs)
         if outcome.failed:
-            print(f"train.variance: {len(outcome.failed)} failed: {', '.join(outcome.failed)}; "
-                  "see their runs' experiment.log, then rerun to continue.", file=sys.stderr)
+            print(sweep.failure_line("train.variance", outcome), file=sys.stderr)
             return 1
         step = jobs[0].probe_steps[-1]
         from models.probe import probe_run, run_splits, split_arrays  # noqa: PLC0415
