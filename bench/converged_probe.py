@@ -17,6 +17,7 @@ import numpy as np
 
 from tfq_ssl import cli, rundir
 from tfq_ssl.config import ProbeConfig
+from tfq_ssl.errors import ConfigError
 
 
 def converged_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
@@ -57,16 +58,19 @@ def build_parser() -> cli.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    chosen = []  # every run checked before TensorFlow loads
     for run in args.run:
-        rundir.read_config(run)
-        rundir.select_checkpoints(run, args.checkpoint)
+        config = rundir.read_config(run)
+        steps = rundir.select_checkpoints(run, args.checkpoint)
+        if len(steps) != 1:
+            raise ConfigError(f"--checkpoint takes one step or latest, got {args.checkpoint!r}.")
+        chosen.append((run, config, steps[0]))
     from models.probe import (feature_engine, features, load_encoder,  # noqa: PLC0415
                               run_splits, split_arrays)
 
     splits = None
-    for run in args.run:
-        [step] = rundir.select_checkpoints(run, args.checkpoint)
-        config, encoder = load_encoder(run, step, engine=feature_engine(rundir.read_config(run).model))
+    for run, config, step in chosen:
+        _, encoder = load_encoder(run, step, engine=feature_engine(config.model))
         if splits is None:
             splits = [split_arrays(d) for d in run_splits(config, args.data_dir)]
         (tr_images, tr_y), (te_images, te_y) = splits

@@ -1,6 +1,8 @@
 """The converged probe of bench.converged_probe: separable classes are separated at any
 feature scale (standardisation), and overlapping ones reach the Bayes rate."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -29,3 +31,22 @@ def test_overlapping_classes_reach_the_bayes_rate():
     (xtr, ytr), (xte, yte) = _blobs(rng, 20000, centres, 1.0), _blobs(rng, 20000, centres, 1.0)
     acc, ok = converged_accuracy(xtr, ytr, xte, yte, 2)
     assert ok and acc == pytest.approx(1 - 0.1587, abs=0.01)
+
+
+@pytest.mark.parametrize("spec", ["all", "2,4"])
+def test_more_than_one_checkpoint_is_one_clear_error(spec, tmp_path, capsys):
+    from bench import converged_probe
+    from tests.helpers import tiny_config
+    from tfq_ssl import config as config_lib
+    from tfq_ssl import rundir
+
+    run = tmp_path / "run"
+    os.makedirs(run / rundir.CHECKPOINT_DIR)
+    config_lib.save_json(tiny_config("classical"), rundir.config_path(str(run)))
+    for step in (2, 4):  # two complete-looking checkpoints: select_checkpoints finds them
+        for suffix in (".index", ".data-00000-of-00001"):
+            (run / rundir.CHECKPOINT_DIR / f"step-{step:05d}{suffix}").write_bytes(b"")
+    assert rundir.list_checkpoints(str(run)) == [2, 4]
+    assert converged_probe.main(["--run", str(run), "--checkpoint", spec]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"bench.converged_probe: error: --checkpoint takes one step or latest, got {spec!r}."
