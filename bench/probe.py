@@ -46,6 +46,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     import tf_keras  # noqa: PLC0415 - TensorFlow loads only now
 
+    from bench.machine import describe  # noqa: PLC0415
     from models.probe import (class_names, feature_engine, load_encoder,  # noqa: PLC0415
                               run_splits, split_arrays, train_probe)
 
@@ -62,6 +63,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     data = run_splits(config, args.data_dir)
     names = class_names(config)
+    print(describe())
     print(f"run {args.run}, step {step}, {config.model.representation} W={config.model.width}, "
           f"run engine {config.model.engine}, feature engine {feature_engine(config.model)}")
 

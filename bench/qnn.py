@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_quantum as tfq
 
+from bench.machine import describe
 from tfq_ssl.quantum import circuits
 from tfq_ssl.quantum.layer import QuantumRepresentation
 
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline-max-width", type=int, default=16,
                         help="skip the raw TFQ baselines above this width (ratio shows nan)")
     args = parser.parse_args(argv)
+    print(describe(), flush=True)
     rows = run(args.width, args.batch, args.layers, args.ansatz, args.modes, args.repeats,
                args.baseline_max_width)
     print(f"QuantumRepresentation, {args.ansatz} L={args.layers}, batch {args.batch}; "

@@ -18,6 +18,7 @@ import tensorflow as tf
 import tf_keras
 
 from models.simclr import build_simclr
+from bench.machine import describe
 from tfq_ssl.config import ModelConfig
 
 MODES = {
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     args = parser.parse_args(argv)
+    print(describe(), flush=True)
     base = ModelConfig(width=args.width, layers=args.layers)
     results = {}
     for mode in args.modes:

@@ -11,6 +11,7 @@ import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tensorflow as tf
 import tf_keras
 
+from models.conv import Conv2D
 from models.init import conv_kernel
 from tfq_ssl.config import STEMS
 
@@ -19,7 +20,7 @@ _BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
 
 def _conv_bn(x: tf.Tensor, filters: int, kernel: int, stride: int, name: str, relu: bool = True,
              synchronized: bool = False, init: str = "keras") -> tf.Tensor:
-    x = tf_keras.layers.Conv2D(
+    x = Conv2D(
         filters, kernel, strides=stride, padding="same", use_bias=False,
         kernel_initializer=conv_kernel(init), name=f"{name}_conv",
     )(x)
