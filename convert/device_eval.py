@@ -108,7 +108,7 @@ def run_representation_on_backend(
         weights: trained ansatz weights. Shape: ``(n_weights,)``.
         width: number of qubits W.
         layers: ansatz layers L.
-        ansatz: ``"ring"`` or ``"all_to_all"``.
+        ansatz: ``"ring"``, ``"ring_product"`` or ``"all_to_all"``.
         backend: from :func:`convert.backends.get_backend`.
         shots: shots per image (ignored by the statevector backend).
         recompile: whether to try per-image recompilation.

@@ -45,7 +45,7 @@ def resolve_circuit(
     Args:
         width: number of qubits W.
         layers: ansatz layers L.
-        ansatz: ``"ring"`` or ``"all_to_all"``.
+        ansatz: ``"ring"``, ``"ring_product"`` or ``"all_to_all"``.
         angles: input angles of one image. Shape: ``(W,)``.
         weights: trained ansatz weights in symbol-index order. Shape: ``(n_weights,)``.
 

@@ -29,7 +29,7 @@ def _n_weights(width, layers, ansatz):
     return len(representation_circuit(width, layers, ansatz)[3])
 
 
-@pytest.mark.parametrize("ansatz", ["ring", "all_to_all"])
+@pytest.mark.parametrize("ansatz", ["ring", "ring_product", "all_to_all"])
 @pytest.mark.parametrize("width,layers,draws", [(4, 2, 50), (8, 2, 3)])
 def test_converted_state_matches_cirq(ansatz, width, layers, draws):
     rng = np.random.default_rng(width * 10 + layers)

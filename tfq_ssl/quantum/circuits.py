@@ -106,6 +106,43 @@ def ring_ansatz(
     return circuit, symbols
 
 
+def ring_product_ansatz(
+    qubits: Sequence[cirq.Qid], layers: int, prefix: str = "theta"
+) -> tuple[cirq.Circuit, list[sympy.Symbol]]:
+    """The ring ansatz with its entanglement removed: a control of the paper's circuit.
+
+    Every CRX(θ) of :func:`ring_ansatz` (control i, target (i + 1) mod W) becomes
+    RX(θ) on the same target, in the same place: the same symbols in the same order
+    (2·W·L), the same moments and depth, but every gate acts on one qubit, so the state
+    stays a product state and ⟨Z_k⟩ depends on qubit k's input angle only. After the
+    data-loading RX(x_k) the rest of qubit k's circuit is a fixed rotation R_k of its
+    Bloch vector, so ⟨Z_k⟩ = R_k[z,z]·cos x_k − R_k[z,y]·sin x_k: one sinusoid of x_k
+    with amplitude at most 1.
+
+    Args:
+        qubits: the W qubits.
+        layers: number of layers L >= 1.
+        prefix: symbol prefix for the trainable angles.
+
+    Returns:
+        The circuit and its 2·W·L symbols (W·L for W = 1), in gate order.
+    """
+    qubits = _check_qubits(qubits)
+    layers = _check_layers(layers)
+    width = len(qubits)
+    per_layer = 2 * width if width > 1 else 1
+    symbols = make_symbols(prefix, per_layer * layers)
+    it = iter(symbols)
+    circuit = cirq.Circuit()
+    for _ in range(layers):
+        circuit.append(cirq.Moment(cirq.ry(next(it)).on(q) for q in qubits))
+        if width > 1:
+            for i in range(width):
+                circuit.append(cirq.rx(next(it)).on(qubits[(i + 1) % width]),
+                               strategy=cirq.InsertStrategy.NEW)
+    return circuit, symbols
+
+
 def all_to_all_ansatz(
     qubits: Sequence[cirq.Qid], layers: int, prefix: str = "theta"
 ) -> tuple[cirq.Circuit, list[sympy.Symbol]]:
@@ -136,7 +173,8 @@ def all_to_all_ansatz(
     return circuit, symbols
 
 
-_ANSATZ_BUILDERS = {"ring": ring_ansatz, "all_to_all": all_to_all_ansatz}
+_ANSATZ_BUILDERS = {"ring": ring_ansatz, "ring_product": ring_product_ansatz,
+                    "all_to_all": all_to_all_ansatz}
 
 
 def representation_circuit(
@@ -147,7 +185,7 @@ def representation_circuit(
     Args:
         width: number of qubits W >= 1.
         layers: ansatz layers L >= 1.
-        ansatz: ``"ring"`` or ``"all_to_all"``.
+        ansatz: ``"ring"``, ``"ring_product"`` or ``"all_to_all"``.
 
     Returns:
         ``(circuit, qubits, input_symbols, weight_symbols)``; qubits are

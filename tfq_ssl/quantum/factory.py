@@ -81,7 +81,8 @@ def make_executor(
     Args:
         circuit, qubits, input_symbols, weight_symbols: the representation circuit
             as :func:`tfq_ssl.quantum.circuits.representation_circuit` returns it.
-        ansatz: the ansatz ``circuit`` was built with (``"ring"`` or ``"all_to_all"``).
+        ansatz: the ansatz ``circuit`` was built with (``"ring"``, ``"ring_product"`` or
+            ``"all_to_all"``).
         differentiator: ``"adjoint"`` (exact, analytic runs only) or
             ``"parameter_shift"``: exact four-term shift rule on TFQ's analytic op
             (:class:`~tfq_ssl.quantum.tfq_shift.ExactParameterShift`); TFQ's two-term

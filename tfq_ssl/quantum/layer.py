@@ -35,7 +35,8 @@ class QuantumRepresentation(tf_keras.layers.Layer):
     Args:
         width: number of qubits W (= input and output width).
         layers: number of ansatz layers L.
-        ansatz: ``"ring"`` (paper Fig. 2) or ``"all_to_all"`` (paper Fig. 10).
+        ansatz: ``"ring"`` (paper Fig. 2), ``"ring_product"`` (the ring without
+            entanglement, a control) or ``"all_to_all"`` (paper Fig. 10).
         differentiator, shots, engine, noise, noise_trajectories: how the circuit
             runs and is differentiated (``"adjoint"`` / ``"parameter_shift"``;
             ``None`` or N shots; ``"tfq"`` / ``"statevector"`` / ``"tensornet"``;

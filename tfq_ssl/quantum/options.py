@@ -11,7 +11,7 @@ from __future__ import annotations
 from tfq_ssl.checks import check_positive_int
 from tfq_ssl.errors import ConfigError
 
-ANSATZE = ("ring", "all_to_all")
+ANSATZE = ("ring", "ring_product", "all_to_all")
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
 ENGINES = ("tfq", "statevector", "tensornet")
 
