@@ -56,7 +56,7 @@ def build_encoder(
     angles = AngleEncoding(name="angles")(compressed)
     representation = representation_network(
         config.representation, config.width, config.layers, init=config.init,
-        **config.quantum_options()
+        activation=config.activation, **config.quantum_options()
     )
     y = representation(angles)
     return tf_keras.Model(images, y, name="encoder")

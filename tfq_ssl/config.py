@@ -177,7 +177,8 @@ class ModelConfig:
         representation: ``"quantum"``, ``"classical"`` or ``"identity"``.
         width: W, qubits / neurons of the representation network.
         layers: L, ansatz / MLP layers.
-        ansatz: ``"ring"`` or ``"all_to_all"`` (quantum only).
+        ansatz: ``"ring"``, ``"ring_product"`` (the ring with every CRX replaced by RX
+            on its target: no entanglement) or ``"all_to_all"`` (quantum only).
         differentiator: ``"adjoint"`` or ``"parameter_shift"`` (quantum only).
         shots: ``None`` for exact expectations, else shots per circuit.
         engine: the simulator that executes the circuit: ``"tfq"``, ``"statevector"``
@@ -196,8 +197,12 @@ class ModelConfig:
         bn_per_view: pass each view through the network on its own, so BatchNorm
             normalises each view's batch separately (the paper's code: one forward
             per view), instead of both views as one batch of 2N.
+        activation: the classical network's activation: ``"leaky_relu"`` (the
+            paper's), ``"cos"`` (bounded and periodic, like ⟨Z⟩ of an RX-loaded qubit)
+            or ``"tanh"`` (bounded, not periodic). Classical only.
 
-    ``init``, ``head_bn`` and ``bn_per_view`` are missing from configs written before
+    ``init``, ``head_bn``, ``bn_per_view`` and ``activation`` are missing from configs written
+    before
     they existed; those load with the defaults, which is what they were trained with.
     """
 
@@ -215,6 +220,7 @@ class ModelConfig:
     init: str = "keras"
     head_bn: str = "keras"
     bn_per_view: bool = False
+    activation: str = "leaky_relu"
 
     def quantum_options(self) -> dict[str, Any]:
         """Options of the quantum representation network (empty for other kinds)."""
@@ -290,6 +296,13 @@ class ProbeConfig:
             (the paper: epochs 60 and 80 of 100).
         crop_scale: random-resized-crop scale of the paper protocol's augmentation.
         seed: seeds the head and the data order.
+        head: how the linear head is fitted: ``"adam"`` (the paper's: Adam on the raw
+            features, the schedule above), ``"standardized"`` (the same Adam head on
+            features scaled by the training split's mean and std) or ``"lbfgs"``
+            (multinomial logistic regression fitted to convergence by L-BFGS on
+            standardised features; epochs and schedule do not apply). The last two
+            need the cached protocol. Missing from results stored before it existed,
+            which were all ``"adam"``.
     """
 
     protocol: str = "cached"
@@ -300,6 +313,7 @@ class ProbeConfig:
     milestones: tuple[float, ...] = (0.6, 0.8)
     crop_scale: tuple[float, float] = (0.08, 1.0)
     seed: int = 0
+    head: str = "adam"
 
 
 def checkpoint_steps(train: TrainConfig) -> list[int]:
@@ -313,7 +327,9 @@ REPRESENTATIONS = ("quantum", "classical", "identity")
 RESNET_DEPTHS = (10, 18, 34)
 STEMS = ("imagenet", "cifar")
 INITS = ("keras", "torch")
+ACTIVATIONS = ("leaky_relu", "cos", "tanh")
 PROTOCOLS = ("paper", "cached")
+HEADS = ("adam", "standardized", "lbfgs")
 
 
 def _is_int(value: Any) -> bool:
@@ -341,6 +357,11 @@ def check_model(model: "ModelConfig", prefix: str = "model.") -> None:
     _one_of(f"{prefix}head_bn", model.head_bn, INITS)
     if not isinstance(model.bn_per_view, bool):
         raise ConfigError(f"{prefix}bn_per_view must be true or false, got {model.bn_per_view!r}.")
+    _one_of(f"{prefix}activation", model.activation, ACTIVATIONS)
+    if model.activation != "leaky_relu" and model.representation != "classical":
+        raise ConfigError(
+            f"{prefix}activation={model.activation!r} applies to the classical network only; "
+            f"got {prefix}representation={model.representation!r}.")
     if model.representation == "quantum":
         check_options(ansatz=model.ansatz, differentiator=model.differentiator,
                       shots=model.shots, engine=model.engine, noise=model.noise, prefix=prefix)
@@ -379,6 +400,10 @@ def check_run(config: "RunConfig") -> None:
 def check_probe(probe: ProbeConfig) -> None:
     """Validate probe settings (see :func:`check_run`)."""
     _one_of("protocol", probe.protocol, PROTOCOLS)
+    _one_of("head", probe.head, HEADS)
+    if probe.head != "adam" and probe.protocol != "cached":
+        raise ConfigError(f"head {probe.head!r} fits fixed features and needs the cached "
+                          f"protocol, got protocol {probe.protocol!r}.")
     check_positive_int("epochs", probe.epochs)
     check_positive_int("batch_size", probe.batch_size)
     _positive("learning_rate", probe.learning_rate)
@@ -482,8 +507,9 @@ LEGACY_KEYS: dict[str, dict[str, str]] = {"ModelConfig": {"backend": "engine"}}
 # Fields added since configs were first saved, by class: a saved config without one
 # was written before it existed and meant its default (what that code did).
 ADDED_FIELDS: dict[str, frozenset[str]] = {
-    "ModelConfig": frozenset({"init", "head_bn", "bn_per_view"}),
-    "TrainConfig": frozenset({"data_seed"})}
+    "ModelConfig": frozenset({"init", "head_bn", "bn_per_view", "activation"}),
+    "TrainConfig": frozenset({"data_seed"}),
+    "ProbeConfig": frozenset({"head"})}
 
 
 def _renamed(cls: type, data: dict[str, Any]) -> dict[str, Any]:
