@@ -22,27 +22,13 @@ from tfq_ssl.errors import ConfigError
 
 def converged_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
                        test_y: np.ndarray, classes: int, l2: float = 1e-6) -> tuple[float, bool]:
-    """Test accuracy of an L-BFGS-converged softmax regression on standardised features."""
-    from scipy.optimize import minimize  # noqa: PLC0415
-    from scipy.special import logsumexp  # noqa: PLC0415
+    """Test accuracy of an L-BFGS-converged softmax regression on standardised features
+    (the library's ``lbfgs`` probe head, :mod:`models.probe_heads`)."""
+    from models.probe_heads import fit_lbfgs, standardizer  # noqa: PLC0415
 
-    mu, sd = train_x.mean(0), np.maximum(train_x.std(0), 1e-12)
-    ztr, zte = (train_x - mu) / sd, (test_x - mu) / sd
-    d = ztr.shape[1]
-    onehot = np.eye(classes)[train_y]
-
-    def loss_and_grad(p: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = p[:d * classes].reshape(d, classes), p[d * classes:]
-        logits = ztr @ w + b
-        lse = logsumexp(logits, axis=1)
-        g = (np.exp(logits - lse[:, None]) - onehot) / len(onehot)
-        loss = (lse - (logits * onehot).sum(1)).mean() + l2 * (w ** 2).sum()
-        return loss, np.concatenate([(ztr.T @ g + 2 * l2 * w).ravel(), g.sum(0)])
-
-    res = minimize(loss_and_grad, np.zeros(d * classes + classes), jac=True,
-                   method="L-BFGS-B", options={"maxiter": 2000})
-    w, b = res.x[:d * classes].reshape(d, classes), res.x[d * classes:]
-    return float(np.mean((zte @ w + b).argmax(1) == test_y)), bool(res.success)
+    mean, std = standardizer(train_x)
+    kernel, bias, converged = fit_lbfgs((train_x - mean) / std, train_y, classes, l2)
+    return float(np.mean((((test_x - mean) / std) @ kernel + bias).argmax(1) == test_y)), converged
 
 
 def build_parser() -> cli.ArgumentParser:

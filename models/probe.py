@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from models.probe_heads import fit_lbfgs, fold_standardization, standardizer
 from models.simclr import build_simclr
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
@@ -384,6 +385,18 @@ def train_probes(
     test_x = [_encode_arrays(encode, test_images) for encode in encodes]
     train_x = ([_encode_arrays(encode, train_images) for encode in encodes]
                if probe.protocol == "cached" else None)
+    # The spread of each feature over the training split (cached: unaugmented images),
+    # stored with the result: how a linear head sees the representation's scale.
+    spreads = ([standardizer(x)[1] for x in train_x] if train_x is not None
+               else [None] * len(encoders))
+    if probe.head != "adam":  # cached only (check_probe): standardise with the train split
+        scalers = [standardizer(x) for x in train_x]
+        train_x = [((x - m) / s).astype(np.float32) for x, (m, s) in zip(train_x, scalers)]
+        test_x = [((x - m) / s).astype(np.float32) for x, (m, s) in zip(test_x, scalers)]
+    if probe.head == "lbfgs":
+        return [_with_spread(_lbfgs_probe(t.head, x, train_labels, xt, test_labels, names, scaler),
+                             spread)
+                for t, x, xt, scaler, spread in zip(trainers, train_x, test_x, scalers, spreads)]
     histories = [{"accuracy": [], "val_accuracy": []} for _ in encoders]
     rng = np.random.default_rng(probe.seed)
     for epoch in range(probe.epochs):
@@ -410,8 +423,42 @@ def train_probes(
             histories[i]["val_accuracy"].append(logs["val_accuracy"])
             for cb in callbacks[i]:
                 cb.on_epoch_end(epoch, logs)
-    return [(summarise(h, test_labels, t.logits(x), names), t.head)
-            for h, t, x in zip(histories, trainers, test_x)]
+    outs = [_with_spread((summarise(h, test_labels, t.logits(x), names), t.head), spread)
+            for h, t, x, spread in zip(histories, trainers, test_x, spreads)]
+    if probe.head == "standardized":  # the stored head acts on raw features
+        for (_, head), (mean, std) in zip(outs, scalers):
+            _set_head(head, *fold_standardization(*_head_weights(head), mean, std))
+    return outs
+
+
+def _with_spread(out: tuple[dict[str, Any], tf_keras.Model], spread: np.ndarray | None
+                 ) -> tuple[dict[str, Any], tf_keras.Model]:
+    summary, head = out
+    if spread is not None:
+        summary = {**summary, "feature_std": [round(float(v), 6) for v in spread],
+                   "feature_std_median": float(np.median(spread))}
+    return summary, head
+
+
+def _head_weights(head: tf_keras.Model) -> tuple[np.ndarray, np.ndarray]:
+    kernel, bias = head.get_layer("probe_head").get_weights()
+    return kernel.astype(np.float64), bias.astype(np.float64)
+
+
+def _set_head(head: tf_keras.Model, kernel: np.ndarray, bias: np.ndarray) -> None:
+    head.get_layer("probe_head").set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+
+
+def _lbfgs_probe(head: tf_keras.Model, train_x: np.ndarray, train_y: np.ndarray,
+                 test_x: np.ndarray, test_y: np.ndarray, names: Sequence[str],
+                 scaler: tuple[np.ndarray, np.ndarray]) -> tuple[dict[str, Any], tf_keras.Model]:
+    """The ``lbfgs`` head on standardised features: one fit, reported as one epoch."""
+    kernel, bias, converged = fit_lbfgs(train_x, train_y, len(names))
+    train_acc = float(np.mean((train_x @ kernel + bias).argmax(1) == train_y))
+    logits = test_x @ kernel + bias
+    history = {"accuracy": [train_acc], "val_accuracy": [float(np.mean(logits.argmax(1) == test_y))]}
+    _set_head(head, *fold_standardization(kernel, bias, *scaler))
+    return {**summarise(history, test_y, logits, names), "converged": converged}, head
 
 
 def train_probe(

@@ -520,13 +520,17 @@ def probe_key(probe: ProbeConfig) -> str:
 
     The protocol's name for the default schedule; otherwise the protocol plus a
     digest of the settings, so results of other settings never stand in for them.
+    A head other than the paper's Adam head adds its name (``cached-lbfgs``).
     """
-    default = dataclasses.replace(ProbeConfig(), protocol=probe.protocol)
+    head = "" if probe.head == "adam" else f"-{probe.head}"
+    default = dataclasses.replace(ProbeConfig(), protocol=probe.protocol, head=probe.head)
     if probe == default:
-        return probe.protocol
-    digest = hashlib.sha256(
-        json.dumps(config_lib.to_dict(probe), sort_keys=True).encode()).hexdigest()[:8]
-    return f"{probe.protocol}-{digest}"
+        return probe.protocol + head
+    settings = config_lib.to_dict(probe)
+    if probe.head == "adam":  # digests made before heads existed stay what they were
+        del settings["head"]
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{probe.protocol}-{digest}{head}"
 
 
 def probe_dir(run_dir: str, probe: ProbeConfig) -> str:

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from tfq_ssl import cli, rundir
-from tfq_ssl.config import PROTOCOLS, ProbeConfig
+from tfq_ssl.config import HEADS, PROTOCOLS, ProbeConfig, check_probe
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -39,20 +39,27 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--seed", type=cli.non_negative_int, default=ProbeConfig.seed,
                         help="seed of the head's initialisation and batch order (default "
                              f"{ProbeConfig.seed}; other seeds get a results folder of their own)")
+    parser.add_argument("--head", default="adam", choices=HEADS,
+                        help="adam: the paper's Adam head on raw features (default); "
+                             "standardized: the same head on features scaled by the train "
+                             "split's mean and std; lbfgs: logistic regression fitted to "
+                             "convergence on standardised features (the last two: cached "
+                             "protocol; each head stores its results under its own key)")
     parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
     return parser
 
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    rundir.read_config(args.run)
-    steps = rundir.select_checkpoints(args.run, args.checkpoints)
     probe = ProbeConfig(protocol=args.protocol, epochs=args.epochs, batch_size=args.batch_size,
-                        seed=args.seed)
+                        seed=args.seed, head=args.head)
+    check_probe(probe)
+    rundir.read_config(args.run)
+    steps = list(dict.fromkeys(rundir.select_checkpoints(args.run, args.checkpoints)))
     from models.probe import probe_run  # noqa: PLC0415 - TensorFlow loads only now
 
     for r in probe_run(args.run, steps, probe, data_dir=args.data_dir):
-        print(f"step {r['step']:5d} [{r['protocol']}] final {100 * r['final_test_accuracy']:.2f}% "
+        print(f"step {r['step']:5d} [{r['protocol']}, {args.head} head] final {100 * r['final_test_accuracy']:.2f}% "
               f"best {100 * r['best_test_accuracy']:.2f}% (epoch {r['best_epoch']}, selected on "
               f"the test set) {r['seconds']:.0f}s")
     print(f"results: {os.path.abspath(rundir.probe_dir(args.run, probe))}")

@@ -145,3 +145,45 @@ def test_learning_rate_schedule():
     probe = ProbeConfig(epochs=100, learning_rate=1e-3)
     rates = [probe_lib.learning_rate(probe, e) for e in (0, 59, 60, 79, 80, 99)]
     np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5])
+
+
+@pytest.mark.parametrize("head", ["standardized", "lbfgs"])
+def test_other_heads_store_their_own_results_and_a_head_on_raw_features(tiny_run, head):
+    probe = ProbeConfig(epochs=12, batch_size=32, learning_rate=0.05, head=head)
+    [result] = probe_lib.probe_run(tiny_run, [2], probe, datasets=_datasets())
+    assert result["probe_config"]["head"] == head
+    assert rundir.probe_key(probe).endswith(f"-{head}")
+    assert os.path.exists(rundir.probe_result_path(tiny_run, probe, 2))
+    assert result["final_test_accuracy"] >= 0.8  # the classes differ in colour
+    width = rundir.read_config(tiny_run).model.width
+    assert len(result["feature_std"]) == width and result["feature_std_median"] > 0
+    if head == "lbfgs":
+        assert len(result["test_accuracy_per_epoch"]) == 1
+    # The stored head acts on the raw features: it reproduces the stored accuracy.
+    _, encoder = probe_lib.load_encoder(tiny_run, 2, engine="statevector")
+    (_, _), (test_images, test_labels) = [probe_lib.split_arrays(d) for d in _datasets()]
+    x = probe_lib.features(encoder, test_images)
+    kernel, bias = np.load(rundir.probe_head_path(tiny_run, probe, 2)).values()
+    accuracy = np.mean((x @ kernel + bias).argmax(1) == test_labels)
+    assert accuracy == pytest.approx(result["final_test_accuracy"], abs=1e-9)
+
+
+def test_fold_standardization_is_exact():
+    from models.probe_heads import fold_standardization, standardizer
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 4)) * [1e-3, 1, 10, 0.1] + [5, 0, -1, 2]
+    kernel, bias = rng.normal(size=(4, 3)), rng.normal(size=3)
+    mean, std = standardizer(x)
+    k2, b2 = fold_standardization(kernel, bias, mean, std)
+    np.testing.assert_allclose(x @ k2 + b2, ((x - mean) / std) @ kernel + bias, rtol=1e-4, atol=1e-4)
+
+
+def test_adam_head_keeps_the_keys_of_results_stored_before_heads_existed():
+    assert rundir.probe_key(ProbeConfig()) == "cached"
+    assert rundir.probe_key(ProbeConfig(protocol="paper")) == "paper"
+    # digest of a non-default schedule as computed before the head field existed
+    import hashlib
+    old = {k: v for k, v in dataclasses.asdict(ProbeConfig(epochs=7)).items() if k != "head"}
+    digest = hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:8]
+    assert rundir.probe_key(ProbeConfig(epochs=7)) == f"cached-{digest}"
+    assert rundir.probe_key(ProbeConfig(head="lbfgs")) == "cached-lbfgs"
