@@ -78,6 +78,44 @@ def plot_width_ablation(
     _finish_axes(fig, ax, path, "width W", f"linear-probe test accuracy (%), {key} epoch", title)
 
 
+def plot_controls(heads: Mapping[str, Mapping[str, dict]], path: str, title: str) -> None:
+    """Per arm, every seed's accuracy (dots) and the mean with its 95 % CI (bar), one
+    panel per probe head (the controls experiment).
+
+    Args:
+        heads: ``{head: {arm: {"values": {seed: accuracy}, "accuracy": {"mean",
+            "ci_low", "ci_high"}}}}`` as :func:`train.controls.controls_lines` returns.
+        path: PNG path.
+        title: figure title.
+    """
+    heads = {h: arms for h, arms in heads.items() if arms}
+    if not heads:
+        return
+    fig, axes = plt.subplots(1, len(heads), figsize=(4.6 * len(heads), 4.4), sharey=True,
+                             squeeze=False)
+    for ax, (head, arms) in zip(axes[0], heads.items()):
+        names = list(arms)
+        for i, name in enumerate(names):
+            values = 100 * np.array(list(arms[name]["values"].values()))
+            jitter = np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else [0.0]
+            ax.scatter(i + np.asarray(jitter), values, s=12, color=f"C{i}", alpha=0.7)
+            acc = arms[name]["accuracy"]
+            if acc.get("ci_low") is not None:
+                mean = 100 * acc["mean"]
+                ax.errorbar([i + 0.3], [mean], yerr=[[mean - 100 * acc["ci_low"]],
+                                                     [100 * acc["ci_high"] - mean]],
+                            fmt="o", color="k", capsize=3)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
+        ax.set_title(f"{head} head")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("linear-probe test accuracy (%), final epoch")
+    fig.suptitle(title + "\n(dots: seeds; black: mean and 95 % CI)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_training_panels(
     panels: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
     path: str,

@@ -29,7 +29,7 @@ import numpy as np
 from tfq_ssl import cli, plots, rundir, stats
 from tfq_ssl import config as config_lib
 from tfq_ssl.config import ProbeConfig
-from train import sweep
+from train import controls, sweep
 from train.presets import get_preset
 
 
@@ -51,7 +51,7 @@ class Spec:
     title: str
     variants: tuple[Variant, ...]
     paper: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
-    kind: str = "curves"  # "curves", "width" or "training"
+    kind: str = "curves"  # "curves", "width", "training" or "controls"
 
 
 def _widths(
@@ -93,6 +93,22 @@ SPECS: dict[str, Spec] = {
          Variant("all_to_all", "paper_5class_all_to_all"),
          Variant("classical", "paper_5class_classical")),
         paper={"ring": (46.51, 1.37), "all_to_all": (43.46, 1.68), "classical": (43.49, 1.31)},
+    ),
+    # Issue 23: which property of the circuit carries Fig. 5's gain? The ring without its
+    # entanglement, classical networks with bounded (tanh) or bounded and periodic (cos)
+    # outputs, and no representation network at all. "quantum" and "classical" are
+    # Fig. 5's variants (same names, presets and overrides), so one experiment folder
+    # serves both specs and their runs are shared.
+    "controls": Spec(
+        "Controls: is Fig. 5's advantage quantum? (W=8, L=2, 5 classes, 176 batches)",
+        (Variant("quantum", "paper_5class_quantum", ("model.engine=statevector",)),
+         Variant("quantum_ring_product", "paper_5class_quantum",
+                 ("model.ansatz=ring_product", "model.engine=statevector")),
+         Variant("classical", "paper_5class_classical"),
+         Variant("classical_cos", "paper_5class_classical", ("model.activation=cos",)),
+         Variant("classical_tanh", "paper_5class_classical", ("model.activation=tanh",)),
+         Variant("identity", "paper_5class_classical", ("model.representation=identity",))),
+        paper={"quantum": (46.51, 1.37), "classical": (43.49, 1.31)}, kind="controls",
     ),
     "fig4": Spec("Fig. 4: 2-class training loss and Hilbert–Schmidt metrics",
                  (Variant("quantum_2class", "paper_2class_quantum"),), kind="training"),
@@ -238,6 +254,22 @@ def _probe_results(folder: str, probe: ProbeConfig) -> list[dict[str, Any]]:
             if name.startswith("step-") and name.endswith(".json")]
 
 
+def _other_heads_lines(spec: Spec, exp_dir: str, seeds: Sequence[int],
+                       probes: Sequence[ProbeConfig]) -> list[str]:
+    """Markdown: each further probe head's accuracy per variant at its last checkpoint."""
+    lines = []
+    for probe in probes:
+        lines += ["", f"## Probe head `{probe.head}`", "",
+                  "| variant | batches | final-epoch accuracy |", "|---|---|---|"]
+        for v in spec.variants:
+            curve = aggregate([{**r, "seed": s} for s in seeds
+                               for r in _probe_results(run_dir(exp_dir, v, s), probe)])
+            last = max(curve) if curve else None
+            lines.append(f"| {v.name} | {last or '–'} | "
+                         f"{_fmt(curve[last]['final']) if curve else 'not run'} |")
+    return lines
+
+
 def _fmt(stat: dict[str, Any]) -> str:
     ci = "" if stat.get("ci_low") is None else (
         f" [{100 * stat['ci_low']:.2f}, {100 * stat['ci_high']:.2f}]")
@@ -255,17 +287,24 @@ def _csv_series(folders: Sequence[str], filename: str, column: str) -> tuple[lis
 
 
 def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
-           probe_epochs: int = ProbeConfig.epochs) -> str:
-    """Aggregate every variant, write the PNG(s) and the Markdown table; return the table."""
+           probe_epochs: int = ProbeConfig.epochs, heads: Sequence[str] = ("adam",)) -> str:
+    """Aggregate every variant, write the PNG(s) and the Markdown table; return the table.
+
+    The figures and comparisons are those of the first of ``heads``; every other head
+    gets a table of its own (and, for the controls, a full section).
+    """
     spec = SPECS[spec_name]
-    probe = ProbeConfig(protocol=protocol, epochs=probe_epochs)
+    probes = [ProbeConfig(protocol=protocol, epochs=probe_epochs, head=h)
+              for h in dict.fromkeys(heads)]
+    probe = probes[0]
     curves = {}
     for v in spec.variants:
         results = [{**r, "seed": s} for s in seeds
                    for r in _probe_results(run_dir(exp_dir, v, s), probe)]
         curves[v.name] = aggregate(results)
     lines = [f"# {spec.title}", "",
-             f"Linear probe, `{protocol}` protocol, seeds {list(seeds)}; accuracy (%) at the last "
+             f"Linear probe, `{protocol}` protocol, `{probe.head}` head, seeds {list(seeds)}; "
+             "accuracy (%) at the last "
              "checkpoint, mean ± sample std across seeds [t-based 95 % confidence interval of the "
              "mean]. *Best* picks the epoch on the test set (the paper's figure); *final* does "
              "not.", "",
@@ -297,23 +336,36 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         plots.plot_training_panels(panels, png, spec.title)
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_probe.png"),
                                    spec.title)
-    else:
+    elif spec.kind == "curves":
         plots.plot_accuracy_curves(curves, png, spec.title, paper=spec.paper)
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_best.png"),
                                    spec.title, key="best", paper=spec.paper)
     comparisons = []
-    if spec.kind == "curves":
+    extra: dict[str, Any] = {}
+    if spec.kind == "controls":
+        results = {p.head: {v.name: {s: {int(r["step"]): r
+                                         for r in _probe_results(run_dir(exp_dir, v, s), p)}
+                                     for s in seeds}
+                            for v in spec.variants}
+                   for p in probes}
+        section, extra["controls"] = controls.controls_lines(results,
+                                                             [v.name for v in spec.variants])
+        lines += section
+        plots.plot_controls(extra["controls"], png, spec.title)
+    if spec.kind in ("curves", "controls"):
         for key in ("final", "best"):
             rows = compare(curves, spec.paper, key=key)
             comparisons += rows
             lines += comparison_lines(rows)
         lines += checkpoint_lines(curves)
+    if spec.kind != "controls":
+        lines += _other_heads_lines(spec, exp_dir, seeds, probes[1:])
     lines += ["", f"![{spec_name}]({spec_name}.png)", ""]
     table = "\n".join(lines)
     rundir.atomic_write_text(os.path.join(exp_dir, f"{spec_name}.md"), table)
     rundir.atomic_write_json(os.path.join(exp_dir, f"{spec_name}.json"), {
         "spec": spec_name, "protocol": protocol, "probe_epochs": probe_epochs, "seeds": list(seeds),
-        "comparisons": comparisons,
+        "heads": [p.head for p in probes], "comparisons": comparisons, **extra,
         "curves": {k: {str(s): v for s, v in c.items()} for k, c in curves.items()}})
     return table
 
@@ -367,7 +419,7 @@ def _main(argv: Sequence[str] | None) -> int:
                       os.path.abspath(run_dir(args.out, v, s)), args.probe_every)
             for s in seeds for v in spec.variants
             if not args.variants or v.name in args.variants]  # every config checked first
-    probe = sweep.probe_config(args)
+    probe = sweep.probe_configs(args)
     outcome = None
     with rundir.locked(args.out):
         if not args.report_only:
@@ -383,7 +435,8 @@ def _main(argv: Sequence[str] | None) -> int:
             kept = f", {outcome.reused} already done" if outcome.reused else ""
             print(f"{outcome.done} of {outcome.total} {what} done in "
                   f"{time.perf_counter() - start:.0f}s{kept}")
-        print(report(args.spec, args.out, seeds, args.protocol, args.probe_epochs))
+        print(report(args.spec, args.out, seeds, args.protocol, args.probe_epochs,
+                     [p.head for p in probe]))
     print(f"written: {os.path.abspath(args.out)}/{args.spec}.md and .png")
     if outcome is not None and outcome.failed:
         print(sweep.failure_line("train.experiment", outcome), file=sys.stderr)

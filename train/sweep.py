@@ -38,7 +38,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tfq_ssl import cli, rundir
-from tfq_ssl.config import PROTOCOLS, ProbeConfig, RunConfig, TrainConfig, checkpoint_steps
+from tfq_ssl.config import (HEADS, PROTOCOLS, ProbeConfig, RunConfig, TrainConfig,
+                            check_probe, checkpoint_steps)
 from tfq_ssl.errors import UserError
 
 EXPERIMENT_LOG = "experiment.log"
@@ -88,14 +89,33 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="linear-probe protocol (default cached)")
     parser.add_argument("--probe-epochs", type=cli.positive_int, default=ProbeConfig.epochs,
                         help=f"probe epochs (default {ProbeConfig.epochs})")
+    parser.add_argument("--head", dest="heads", nargs="+", default=["adam"], choices=HEADS,
+                        help="probe heads, each stored and reported on its own (default adam, "
+                             "the paper's; standardized and lbfgs need --protocol cached)")
     parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="override every run's config")
 
 
+def probe_configs(args: argparse.Namespace) -> list[ProbeConfig]:
+    """The probe settings of :func:`add_options`' arguments, one per head (checked)."""
+    probes = [ProbeConfig(protocol=args.protocol, epochs=args.probe_epochs, head=head)
+              for head in dict.fromkeys(args.heads)]
+    for probe in probes:
+        check_probe(probe)
+    return probes
+
+
 def probe_config(args: argparse.Namespace) -> ProbeConfig:
-    """The probe settings of :func:`add_options`' arguments."""
-    return ProbeConfig(protocol=args.protocol, epochs=args.probe_epochs)
+    """The first of :func:`probe_configs` (entry points that probe with one head)."""
+    return probe_configs(args)[0]
+
+
+Probes = ProbeConfig | Sequence[ProbeConfig]
+
+
+def _as_list(probes: Probes) -> list[ProbeConfig]:
+    return [probes] if isinstance(probes, ProbeConfig) else list(probes)
 
 
 def failure_line(prog: str, outcome: Outcome) -> str:
@@ -139,7 +159,7 @@ def _run(cmd: list[str], log_path: str) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log_path}.")
 
 
-def _local_job(job: Job, probe: ProbeConfig, data_dir: str | None) -> str:
+def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str:
     """Pretrain and probe one run in child processes, reusing whatever is done."""
     _prepare(job)
     log = os.path.join(job.folder, EXPERIMENT_LOG)
@@ -147,18 +167,23 @@ def _local_job(job: Job, probe: ProbeConfig, data_dir: str | None) -> str:
     python = sys.executable
     _run([python, "-m", "train.pretrain", "--config", rundir.config_path(job.folder),
           "--out", job.folder, "--verbose", "2", *data], log)
-    _run([python, "-m", "train.probe", "--run", job.folder, "--protocol", probe.protocol,
-          "--epochs", str(probe.epochs),
-          "--checkpoints", ",".join(map(str, job.probe_steps)), *data], log)
+    for probe in probes:
+        if all(_probe_done(job, probe, s) for s in job.probe_steps):
+            continue
+        _run([python, "-m", "train.probe", "--run", job.folder, "--protocol", probe.protocol,
+              "--epochs", str(probe.epochs), "--head", probe.head,
+              "--checkpoints", ",".join(map(str, job.probe_steps)), *data], log)
     return job.folder
 
 
-def run_local(jobs: Sequence[Job], probe: ProbeConfig, data_dir: str | None,
+def run_local(jobs: Sequence[Job], probe: Probes, data_dir: str | None,
               parallel: int) -> Outcome:
-    """Every job as pretrain + probe child processes, ``parallel`` at a time."""
+    """Every job as pretrain + probe child processes (one probe per head), ``parallel``
+    at a time."""
     outcome = Outcome(total=len(jobs))
+    probes = _as_list(probe)
     with ThreadPoolExecutor(parallel) as pool:
-        futures = [pool.submit(_local_job, job, probe, data_dir) for job in jobs]
+        futures = [pool.submit(_local_job, job, probes, data_dir) for job in jobs]
         for n, (job, future) in enumerate(zip(jobs, futures), start=1):
             try:
                 _progress(outcome, n, f"{job.name} -> {future.result()}")
@@ -245,14 +270,14 @@ def _ray_error(err: BaseException) -> BaseException:
     return cause if isinstance(cause, BaseException) else err
 
 
-def run_ray(jobs: Sequence[Job], probe: ProbeConfig, data_dir: str | None, *,
+def run_ray(jobs: Sequence[Job], probe: Probes, data_dir: str | None, *,
             address: str | None, cpus_per_task: int, gpus_per_task: float | None,
             retries: int, on_event: Callable[[str], None] | None = None) -> Outcome:
     """Every pretraining and every checkpoint's probe as Ray tasks.
 
     Args:
         jobs: the sweep's runs.
-        probe: the probe settings.
+        probe: the probe settings, or several (one probe task per head and checkpoint).
         data_dir: TFDS data directory (every worker must see it), default: the runs'.
         address: a running cluster (``ray start --head`` prints it; ``"auto"`` finds a
             local one); ``None`` starts a local instance on this machine.
@@ -279,25 +304,27 @@ def run_ray(jobs: Sequence[Job], probe: ProbeConfig, data_dir: str | None, *,
     probe_remote = ray.remote(**common)(probe_task)
     pending: dict[Any, str] = {}
     outcome = Outcome(total=0)
-    probe_dict = dataclasses.asdict(probe)
+    probes = _as_list(probe)
     for job in jobs:
         _prepare(job)
-        steps = job.probe_steps
-        outcome.total += 1 + len(steps)
+        probe_tasks = [(p, s) for p in probes for s in job.probe_steps]
+        outcome.total += 1 + len(probe_tasks)
         if rundir.read_state(job.folder).get("done") and all(
-                _probe_done(job, probe, s) for s in steps):
-            outcome.reused += 1 + len(steps)
+                _probe_done(job, p, s) for p, s in probe_tasks):
+            outcome.reused += 1 + len(probe_tasks)
             continue
         pretrained = pretrain_remote.options(name=f"pretrain {job.name}").remote(
             job.folder, data_dir, cpus_per_task)
         pending[pretrained] = f"pretrain {job.name}"
-        for step in steps:
-            if _probe_done(job, probe, step):
+        for p, step in probe_tasks:
+            if _probe_done(job, p, step):
                 outcome.reused += 1
                 continue
-            ref = probe_remote.options(name=f"probe {job.name} step {step}").remote(
-                pretrained, job.folder, step, probe_dict, data_dir, cpus_per_task)
-            pending[ref] = f"probe {job.name} step {step}"
+            head = "" if p.head == "adam" else f" ({p.head} head)"
+            what = f"probe {job.name} step {step}{head}"
+            ref = probe_remote.options(name=what).remote(
+                pretrained, job.folder, step, dataclasses.asdict(p), data_dir, cpus_per_task)
+            pending[ref] = what
     if outcome.reused:
         print(f"[{outcome.reused}/{outcome.total}] already done (kept)", flush=True)
     if on_event:

@@ -113,3 +113,42 @@ def test_probe_every_takes_every_kth_checkpoint_and_the_last():
 def test_small_p_values_keep_their_digits():
     assert experiment._p(0.0431) == "0.043"
     assert experiment._p(0.00042) == "4.2e-04"
+
+
+def _write(tmp_path, variant, seed, key, step, final, spread=None):
+    folder = tmp_path / "runs" / variant / f"seed-{seed}" / "probe" / key
+    os.makedirs(folder, exist_ok=True)
+    result = _result(step, final, final)
+    if spread is not None:
+        result["feature_std_median"] = spread
+    with open(folder / f"step-{step:05d}.json", "w") as f:
+        json.dump(result, f)
+
+
+def test_controls_report_pairs_counts_tails_and_states_verdicts(tmp_path):
+    # Ring 46-ish; product = ring (keeps the gain); cos = classical (removes it);
+    # tanh between; identity below classical. Seed 3 of classical is a low-tail run.
+    offsets = [0.0, 0.004, -0.004, 0.002, -0.002]
+    arms = {"quantum": 0.465, "quantum_ring_product": 0.466, "classical": 0.440,
+            "classical_cos": 0.441, "classical_tanh": 0.452, "identity": 0.420}
+    for arm, base in arms.items():
+        for seed, off in enumerate(offsets):
+            acc = base + off - (0.06 if (arm == "classical" and seed == 3) else 0)
+            for key, shift in (("cached", 0.0), ("cached-lbfgs", 0.01)):
+                _write(tmp_path, arm, seed, key, 176, acc + shift,
+                       spread=0.5 if arm.startswith("quantum") else 0.01)
+    table = experiment.report("controls", str(tmp_path), list(range(5)), "cached",
+                              heads=["adam", "lbfgs"])
+    assert "## Probe head `adam` (checkpoint 176, final epoch)" in table
+    assert "## Probe head `lbfgs` (checkpoint 176, final epoch)" in table
+    assert "| 1 of 5 (seeds [3]) |" in table  # classical's low tail
+    assert "| 0.5 |" in table and "| 0.01 |" in table  # median feature std
+    lines = {line.split("**")[1]: line for line in table.splitlines() if line.startswith("- **")}
+    assert "keeps the gain" in lines["quantum_ring_product"]
+    assert "removes the gain" in lines["classical_cos"]
+    assert "is below even the classical network" not in lines["classical_tanh"]
+    assert (tmp_path / "controls.png").stat().st_size > 1000
+    data = json.loads((tmp_path / "controls.json").read_text())
+    assert data["heads"] == ["adam", "lbfgs"]
+    ring = data["controls"]["adam"]["quantum_ring_product"]["vs_ring"]
+    assert ring["n"] == 5 and abs(ring["difference"] - 0.001) < 1e-9
