@@ -16,6 +16,7 @@ names, same checkpoints; only the backward computation differs (to float roundin
 from __future__ import annotations
 
 import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
+import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -114,10 +115,14 @@ def conv2d_filter_grad(x: tf.Tensor, dy: tf.Tensor, kernel_shape: tf.TensorShape
     kh, kw, c_in, c_out = (int(d) for d in kernel_shape)
     explicit = [[0, 0], list(pads[0]), list(pads[1]), [0, 0]]
     if int(dy.shape[1]) * int(dy.shape[2]) > 4:
+        same = (pads == (same_padding(int(x.shape[1]), kh, stride),
+                         same_padding(int(x.shape[2]), kw, stride)))
+        # SAME where it is SAME: oneDNN replaces that op with its own kernel, not the
+        # EXPLICIT one.
         return tf.raw_ops.Conv2DBackpropFilter(
             input=x, filter_sizes=[kh, kw, c_in, c_out], out_backprop=dy,
-            strides=[1, stride, stride, 1], padding="EXPLICIT",
-            explicit_paddings=sum(explicit, []))
+            strides=[1, stride, stride, 1], padding="SAME" if same else "EXPLICIT",
+            explicit_paddings=[] if same else sum(explicit, []))
     # Each patch is flattened in (kh, kw, c_in) order, the kernel's own layout.
     patches = tf.image.extract_patches(tf.pad(x, explicit), [1, kh, kw, 1],
                                        [1, stride, stride, 1], [1, 1, 1, 1], "VALID")
@@ -169,18 +174,22 @@ def conv2d_same_dense(x: tf.Tensor, kernel: tf.Tensor, stride: int) -> tf.Tensor
     kh, kw, _, c_out = (int(d) for d in kernel.shape)
     (top, _), (left, _) = (same_padding(height, kh, stride), same_padding(width, kw, stride))
     out_h, out_w = -(-height // stride), -(-width // stride)
-    zeros = tf.zeros([c_in, c_out], kernel.dtype)
-    rows = []
+    # Block (input position, output position) is tap index ti·kw + tj, or the zero
+    # block appended at index kh·kw; one gather builds every block (its gradient is one
+    # segment sum, where a slice per block would cost a kernel-sized gradient each).
+    index = np.full((height * width, out_h * out_w), kh * kw, np.int32)
     for i in range(height):
         for j in range(width):
-            blocks = []
             for oi in range(out_h):
                 for oj in range(out_w):
                     ti, tj = i - oi * stride + top, j - oj * stride + left
-                    inside = 0 <= ti < kh and 0 <= tj < kw
-                    blocks.append(kernel[ti, tj] if inside else zeros)
-            rows.append(tf.concat(blocks, axis=1))
-    matrix = tf.concat(rows, axis=0)
+                    if 0 <= ti < kh and 0 <= tj < kw:
+                        index[i * width + j, oi * out_w + oj] = ti * kw + tj
+    taps = tf.concat([tf.reshape(kernel, [kh * kw, c_in, c_out]),
+                      tf.zeros([1, c_in, c_out], kernel.dtype)], axis=0)
+    blocks = tf.gather(taps, index)  # (H·W, H_out·W_out, c_in, c_out)
+    matrix = tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]),
+                        [height * width * c_in, out_h * out_w * c_out])
     y = tf.matmul(tf.reshape(x, [-1, height * width * c_in]), matrix)
     return tf.reshape(y, [-1, out_h, out_w, c_out])
 
