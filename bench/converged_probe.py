@@ -17,7 +17,6 @@ import numpy as np
 
 from tfq_ssl import cli, rundir
 from tfq_ssl.config import ProbeConfig
-from tfq_ssl.errors import ConfigError
 
 
 def converged_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
@@ -47,10 +46,7 @@ def _main(argv: Sequence[str] | None) -> int:
     chosen = []  # every run checked before TensorFlow loads
     for run in args.run:
         config = rundir.read_config(run)
-        steps = rundir.select_checkpoints(run, args.checkpoint)
-        if len(steps) != 1:
-            raise ConfigError(f"--checkpoint takes one step or latest, got {args.checkpoint!r}.")
-        chosen.append((run, config, steps[0]))
+        chosen.append((run, config, cli.one_checkpoint(run, args.checkpoint)))
     from models.probe import (feature_engine, features, load_encoder,  # noqa: PLC0415
                               run_splits, split_arrays)
 

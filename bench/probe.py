@@ -42,7 +42,7 @@ def build_parser() -> cli.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     config = rundir.read_config(args.run)
-    [step] = rundir.select_checkpoints(args.run, args.checkpoint)
+    step = cli.one_checkpoint(args.run, args.checkpoint)
 
     import tf_keras  # noqa: PLC0415 - TensorFlow loads only now
 

@@ -142,7 +142,7 @@ def build_parser() -> cli.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     rundir.read_config(args.run)
-    [step] = rundir.select_checkpoints(args.run, args.checkpoint)
+    step = cli.one_checkpoint(args.run, args.checkpoint)
     summary = evaluate(args.run, step, args.backend, args.images, args.shots,
                        args.recompile, args.out, args.protocol, args.seed, args.data_dir,
                        token=os.environ.get("QISKIT_IBM_TOKEN"), instance=args.instance,

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from tfq_ssl.errors import UserError
+from tfq_ssl.errors import ConfigError, UserError
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -71,6 +71,29 @@ def non_negative_float(text: str) -> float:
 
 
 non_negative_float.__name__ = "number >= 0"
+
+
+def one_checkpoint(run_dir: str, spec: str) -> int:
+    """The step that a ``--checkpoint STEP|latest`` option names in ``run_dir``.
+
+    Commands that work on one checkpoint (a confusion matrix, a device evaluation)
+    share ``rundir.select_checkpoints`` with ``train.probe``'s ``--checkpoints``, which
+    also takes ``all`` and lists; those are refused here, by the option's text, so the
+    answer does not depend on how many checkpoints the run happens to have.
+
+    Raises:
+        ConfigError: ``spec`` is neither one step nor ``latest``, or names no checkpoint.
+        RunFolderError: the run has no checkpoints.
+    """
+    from tfq_ssl import rundir  # noqa: PLC0415 - the plumbing above needs no run folders
+
+    if spec != "latest":
+        try:
+            int(spec)
+        except ValueError:
+            raise ConfigError(f"--checkpoint takes one step or latest, got {spec!r}.") from None
+    [step] = rundir.select_checkpoints(run_dir, spec)
+    return step
 
 
 def run(prog: str, main: Callable[[Sequence[str] | None], int],

@@ -39,7 +39,7 @@ def build_parser() -> cli.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     rundir.read_config(args.run)
-    [step] = rundir.select_checkpoints(args.run, args.checkpoint)
+    step = cli.one_checkpoint(args.run, args.checkpoint)
     head = rundir.find_probe_head(args.run, args.protocol, step)
     kernel, bias = rundir.read_head_file(head)
     folder = os.path.dirname(head)

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from bench import probe as bench_probe
 from convert import evaluate
 from tests.helpers import ROOT
 from train import confusion, experiment, pretrain, probe
@@ -154,3 +155,62 @@ def test_help_is_instant_and_loads_no_tensorflow():
     assert proc.stdout.strip().endswith("no TF")
     # Descriptions are whole sentences, not cut at a colon.
     assert "checkpoints" in proc.stdout and "usage: python -m convert.evaluate" in proc.stdout
+
+
+def _run_with_checkpoints(tmp_path, steps=(2, 4)):
+    """A run folder with a config and complete-looking checkpoints: all that the
+    checks before TensorFlow loads look at."""
+    from tests.helpers import tiny_config
+    from tfq_ssl import config as config_lib, rundir
+    run = tmp_path / "run"
+    os.makedirs(run / rundir.CHECKPOINT_DIR)
+    config_lib.save_json(tiny_config(), rundir.config_path(str(run)))
+    for step in steps:
+        for suffix in (".index", ".data-00000-of-00001"):
+            (run / rundir.CHECKPOINT_DIR / f"step-{step:05d}{suffix}").write_bytes(b"")
+    assert rundir.list_checkpoints(str(run)) == list(steps)
+    return run
+
+
+ONE_CHECKPOINT_COMMANDS = {
+    "train.confusion": lambda run, spec: confusion.main(["--run", run, "--checkpoint", spec]),
+    "convert.evaluate": lambda run, spec: evaluate.main(
+        ["--run", run, "--checkpoint", spec, "--backend", "statevector", "--out", run + "-eval"]),
+    "bench.probe": lambda run, spec: bench_probe.main(["--run", run, "--checkpoint", spec]),
+}
+
+
+@pytest.mark.parametrize("spec", ["all", "2,4", "4,4", "latest,2"])
+@pytest.mark.parametrize("command", sorted(ONE_CHECKPOINT_COMMANDS))
+def test_one_checkpoint_commands_refuse_several(command, spec, tmp_path, capsys):
+    run = str(_run_with_checkpoints(tmp_path))
+    err = _one_line_error(capsys, ONE_CHECKPOINT_COMMANDS[command](run, spec))
+    assert err == f"{command}: error: --checkpoint takes one step or latest, got {spec!r}."
+    assert not os.path.exists(run + "-eval")
+
+
+def test_confusion_refuses_several_checkpoints_before_tensorflow_loads(tmp_path):
+    run = str(_run_with_checkpoints(tmp_path))
+    script = (
+        "import sys\n"
+        "from train import confusion\n"
+        f"code = confusion.main(['--run', {run!r}, '--checkpoint', 'all'])\n"
+        "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
+        "sys.exit(code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.strip() == "no TF"
+    assert proc.stderr.strip().splitlines() == [
+        "train.confusion: error: --checkpoint takes one step or latest, got 'all'."]
+
+
+def test_one_checkpoint_accepts_a_step_or_latest(tmp_path):
+    from tfq_ssl import cli
+    from tfq_ssl.errors import ConfigError
+    run = str(_run_with_checkpoints(tmp_path))
+    assert cli.one_checkpoint(run, "latest") == 4
+    assert cli.one_checkpoint(run, "2") == 2
+    with pytest.raises(ConfigError, match=r"no checkpoints for steps \[3\]"):
+        cli.one_checkpoint(run, "3")
