@@ -29,7 +29,7 @@ import numpy as np
 from tfq_ssl import cli, plots, rundir, stats
 from tfq_ssl import config as config_lib
 from tfq_ssl.config import ProbeConfig
-from train import controls, sweep
+from train import controls, ledger, sweep
 from train.presets import get_preset
 
 
@@ -245,17 +245,27 @@ def checkpoint_lines(curves: dict[str, dict[int, dict[str, Any]]]) -> list[str]:
     return lines
 
 
-def _probe_results(folder: str, probe: ProbeConfig) -> list[dict[str, Any]]:
-    base = rundir.probe_dir(folder, probe)
-    if not os.path.isdir(base):
-        return []
-    return [rundir.read_json(os.path.join(base, name), "delete it and rerun the experiment.")
-            for name in sorted(os.listdir(base))
-            if name.startswith("step-") and name.endswith(".json")]
+def _probe_results(folder: str, probe: ProbeConfig,
+                   ledger_root: str | None = None) -> list[dict[str, Any]]:
+    """The run's stored results under ``probe``; those it lacks from its ledger entry."""
+    found: dict[str, dict[str, Any]] = {}
+    sources = [folder]
+    if ledger_root is not None:
+        variant, seed = os.path.normpath(folder).split(os.sep)[-2:]
+        sources.append(os.path.join(ledger_root, variant, seed))
+    for source in sources:
+        base = rundir.probe_dir(source, probe)
+        if not os.path.isdir(base):
+            continue
+        for name in sorted(os.listdir(base)):
+            if name.startswith("step-") and name.endswith(".json") and name not in found:
+                found[name] = rundir.read_json(os.path.join(base, name),
+                                               "delete it and rerun the experiment.")
+    return [found[name] for name in sorted(found)]
 
 
 def _other_heads_lines(spec: Spec, exp_dir: str, seeds: Sequence[int],
-                       probes: Sequence[ProbeConfig]) -> list[str]:
+                       probes: Sequence[ProbeConfig], ledger_root: str | None) -> list[str]:
     """Markdown: each further probe head's accuracy per variant at its last checkpoint."""
     lines = []
     for probe in probes:
@@ -263,7 +273,7 @@ def _other_heads_lines(spec: Spec, exp_dir: str, seeds: Sequence[int],
                   "| variant | batches | final-epoch accuracy |", "|---|---|---|"]
         for v in spec.variants:
             curve = aggregate([{**r, "seed": s} for s in seeds
-                               for r in _probe_results(run_dir(exp_dir, v, s), probe)])
+                               for r in _probe_results(run_dir(exp_dir, v, s), probe, ledger_root)])
             last = max(curve) if curve else None
             lines.append(f"| {v.name} | {last or '–'} | "
                          f"{_fmt(curve[last]['final']) if curve else 'not run'} |")
@@ -287,11 +297,13 @@ def _csv_series(folders: Sequence[str], filename: str, column: str) -> tuple[lis
 
 
 def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
-           probe_epochs: int = ProbeConfig.epochs, heads: Sequence[str] = ("adam",)) -> str:
+           probe_epochs: int = ProbeConfig.epochs, heads: Sequence[str] = ("adam",),
+           ledger_root: str | None = None) -> str:
     """Aggregate every variant, write the PNG(s) and the Markdown table; return the table.
 
     The figures and comparisons are those of the first of ``heads``; every other head
-    gets a table of its own (and, for the controls, a full section).
+    gets a table of its own (and, for the controls, a full section). Results missing
+    from ``exp_dir`` are read from the ledger at ``ledger_root`` (train/ledger.py).
     """
     spec = SPECS[spec_name]
     probes = [ProbeConfig(protocol=protocol, epochs=probe_epochs, head=h)
@@ -300,7 +312,7 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
     curves = {}
     for v in spec.variants:
         results = [{**r, "seed": s} for s in seeds
-                   for r in _probe_results(run_dir(exp_dir, v, s), probe)]
+                   for r in _probe_results(run_dir(exp_dir, v, s), probe, ledger_root)]
         curves[v.name] = aggregate(results)
     lines = [f"# {spec.title}", "",
              f"Linear probe, `{protocol}` protocol, `{probe.head}` head, seeds {list(seeds)}; "
@@ -344,7 +356,8 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
     extra: dict[str, Any] = {}
     if spec.kind == "controls":
         results = {p.head: {v.name: {s: {int(r["step"]): r
-                                         for r in _probe_results(run_dir(exp_dir, v, s), p)}
+                                         for r in _probe_results(run_dir(exp_dir, v, s), p,
+                                                                 ledger_root)}
                                      for s in seeds}
                             for v in spec.variants}
                    for p in probes}
@@ -359,7 +372,7 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
             lines += comparison_lines(rows)
         lines += checkpoint_lines(curves)
     if spec.kind != "controls":
-        lines += _other_heads_lines(spec, exp_dir, seeds, probes[1:])
+        lines += _other_heads_lines(spec, exp_dir, seeds, probes[1:], ledger_root)
     lines += ["", f"![{spec_name}]({spec_name}.png)", ""]
     table = "\n".join(lines)
     rundir.atomic_write_text(os.path.join(exp_dir, f"{spec_name}.md"), table)
@@ -401,6 +414,11 @@ def build_parser() -> cli.ArgumentParser:
                              "the report says which were probed")
     parser.add_argument("--variants", nargs="+", metavar="NAME",
                         help="run only these variants of the spec")
+    parser.add_argument("--ledger", metavar="DIR",
+                        help="a results ledger (e.g. docs/results/runs in a checkout): each "
+                             "finished run's config, logs and probe results are copied there, "
+                             "runs it already holds are skipped, and the report reads results "
+                             "missing from EXP_DIR from it")
     parser.add_argument("--report-only", action="store_true",
                         help="aggregate what exists, run nothing")
     return parser
@@ -416,7 +434,8 @@ def _main(argv: Sequence[str] | None) -> int:
         raise config_lib.ConfigError(
             f"--variants {unknown} are not in {args.spec}; choose from {names}.")
     jobs = [sweep.Job(f"{v.name} seed {s}", run_config(v, s, args.overrides),
-                      os.path.abspath(run_dir(args.out, v, s)), args.probe_every)
+                      os.path.abspath(run_dir(args.out, v, s)), args.probe_every,
+                      ledger.entry(args.ledger, v.name, s) if args.ledger else None)
             for s in seeds for v in spec.variants
             if not args.variants or v.name in args.variants]  # every config checked first
     probe = sweep.probe_configs(args)
@@ -436,7 +455,7 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"{outcome.done} of {outcome.total} {what} done in "
                   f"{time.perf_counter() - start:.0f}s{kept}")
         print(report(args.spec, args.out, seeds, args.protocol, args.probe_epochs,
-                     [p.head for p in probe]))
+                     [p.head for p in probe], args.ledger))
     print(f"written: {os.path.abspath(args.out)}/{args.spec}.md and .png")
     if outcome is not None and outcome.failed:
         print(sweep.failure_line("train.experiment", outcome), file=sys.stderr)

@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tfq_ssl import cli, rundir
+from train import ledger
 from tfq_ssl.config import (HEADS, PROTOCOLS, ProbeConfig, RunConfig, TrainConfig,
                             check_probe, checkpoint_steps)
 from tfq_ssl.errors import UserError
@@ -48,12 +49,15 @@ EXPERIMENT_LOG = "experiment.log"
 @dataclasses.dataclass(frozen=True)
 class Job:
     """One (variant, seed) of a sweep: its name, config, run folder, and which of its
-    checkpoints to probe: every ``probe_every``-th one and the last (1: all)."""
+    checkpoints to probe: every ``probe_every``-th one and the last (1: all); with a
+    ``ledger`` entry, a run the ledger already holds is skipped and a finished one is
+    kept there."""
 
     name: str
     config: RunConfig
     folder: str
     probe_every: int = 1
+    ledger: str | None = None  # its entry in a results ledger (train/ledger.py)
 
     @property
     def probe_steps(self) -> list[int]:
@@ -159,8 +163,23 @@ def _run(cmd: list[str], log_path: str) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log_path}.")
 
 
-def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str:
-    """Pretrain and probe one run in child processes, reusing whatever is done."""
+def in_ledger(job: Job, probes: Sequence[ProbeConfig]) -> bool:
+    """Whether the job's ledger entry already holds everything the job would make."""
+    return job.ledger is not None and ledger.complete(job.ledger, job.config, probes,
+                                                      job.probe_steps)
+
+
+def keep(job: Job, probes: Sequence[ProbeConfig]) -> None:
+    """Copy a finished job's results into its ledger entry (if it has one)."""
+    if job.ledger is not None:
+        ledger.store(job.folder, job.ledger, probes, job.probe_steps)
+
+
+def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str | None:
+    """Pretrain and probe one run in child processes, reusing whatever is done; ``None``
+    when the ledger already holds the run."""
+    if in_ledger(job, probes):
+        return None
     _prepare(job)
     log = os.path.join(job.folder, EXPERIMENT_LOG)
     data = ["--data-dir", data_dir] if data_dir else []
@@ -173,6 +192,7 @@ def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str
         _run([python, "-m", "train.probe", "--run", job.folder, "--protocol", probe.protocol,
               "--epochs", str(probe.epochs), "--head", probe.head,
               "--checkpoints", ",".join(map(str, job.probe_steps)), *data], log)
+    keep(job, probes)
     return job.folder
 
 
@@ -186,7 +206,12 @@ def run_local(jobs: Sequence[Job], probe: Probes, data_dir: str | None,
         futures = [pool.submit(_local_job, job, probes, data_dir) for job in jobs]
         for n, (job, future) in enumerate(zip(jobs, futures), start=1):
             try:
-                _progress(outcome, n, f"{job.name} -> {future.result()}")
+                folder = future.result()
+                if folder is None:
+                    outcome.reused += 1
+                    _progress(outcome, n, f"{job.name} (in the ledger {job.ledger})")
+                    continue
+                _progress(outcome, n, f"{job.name} -> {folder}")
                 outcome.done += 1
             except (RuntimeError, UserError, OSError) as err:
                 _progress(outcome, n, job.name, err)
@@ -306,9 +331,12 @@ def run_ray(jobs: Sequence[Job], probe: Probes, data_dir: str | None, *,
     outcome = Outcome(total=0)
     probes = _as_list(probe)
     for job in jobs:
-        _prepare(job)
         probe_tasks = [(p, s) for p in probes for s in job.probe_steps]
         outcome.total += 1 + len(probe_tasks)
+        if in_ledger(job, probes):
+            outcome.reused += 1 + len(probe_tasks)
+            continue
+        _prepare(job)
         if rundir.read_state(job.folder).get("done") and all(
                 _probe_done(job, p, s) for p, s in probe_tasks):
             outcome.reused += 1 + len(probe_tasks)
@@ -340,4 +368,9 @@ def run_ray(jobs: Sequence[Job], probe: Probes, data_dir: str | None, *,
             _progress(outcome, n, what)
         except Exception as err:  # noqa: BLE001 - Ray wraps the task's exception
             _progress(outcome, n, what, _ray_error(err))
+    for job in jobs:  # what finished goes to the ledger
+        if job.ledger is not None and not in_ledger(job, probes) and rundir.read_state(
+                job.folder).get("done") and all(_probe_done(job, p, s)
+                                                for p in probes for s in job.probe_steps):
+            keep(job, probes)
     return outcome

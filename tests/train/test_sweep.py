@@ -161,3 +161,33 @@ def test_the_cli_runs_a_spec_as_local_processes(data_dir, tmp_path, capsys):
     assert _probed(tmp_path / "exp", "classical") == ["step-00002.json", "step-00004.json"]
     assert rundir.list_checkpoints(str(tmp_path / "exp" / "runs" / "classical" / "seed-0")) == [
         1, 2, 3, 4]
+
+
+def test_a_ledger_keeps_finished_runs_and_a_fresh_folder_skips_them(data_dir, tmp_path, capsys,
+                                                                    monkeypatch):
+    """A sweep with --ledger copies each finished run's config and probe results there;
+    the same sweep into an empty folder (a fresh machine with only the repository)
+    pretrains nothing and reports the same numbers from the ledger."""
+    ledger = tmp_path / "ledger"
+    argv = _cli(tmp_path / "exp", data_dir, "--variants", "classical", "--ledger", str(ledger),
+                "--head", "adam", "lbfgs")
+    assert experiment.main(argv) == 0
+    entry = ledger / "classical" / "seed-0"
+    assert (entry / "config.json").exists() and (entry / "metrics.csv").exists()
+    assert not (entry / "checkpoints").exists()  # the ledger holds no checkpoint
+    stored = sorted(p.relative_to(entry).as_posix() for p in entry.rglob("step-*.json"))
+    assert len(stored) == 4  # steps 2 and 4, two heads
+    first = (tmp_path / "exp" / "fig5.md").read_text()
+    capsys.readouterr()
+
+    def no_children(*args, **kwargs):
+        raise AssertionError("a run the ledger holds was started again")
+    monkeypatch.setattr(sweep, "_run", no_children)
+    fresh = _cli(tmp_path / "fresh", data_dir, "--variants", "classical", "--ledger", str(ledger),
+                 "--head", "adam", "lbfgs")
+    assert experiment.main(fresh) == 0
+    assert "0 of 1 runs done" in capsys.readouterr().out
+    assert not (tmp_path / "fresh" / "runs").exists()
+    again = (tmp_path / "fresh" / "fig5.md").read_text()
+    assert again == first
+    assert "## Probe head `lbfgs`" in again

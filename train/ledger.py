@@ -1,0 +1,74 @@
+"""The results ledger: each finished run's small files, kept in the repository.
+
+A sweep's run folders hold checkpoints (hundreds of MB a run) and stay outside the
+repository; what the reports need of a run is a few kB: its config, its logs and its
+probe results. With a ledger, a sweep copies those files there as each run finishes
+(``--ledger DIR``, e.g. ``docs/results/runs``), and a sweep on any machine skips a run
+whose ledger entry already holds the same config and every probe result it needs; the
+reports read results from the experiment folder, else from the ledger. So a sweep
+interrupted on one machine continues on a fresh one from the repository alone, and no
+finished run is computed twice.
+
+An entry mirrors a run folder's layout (``config.json``, ``probe/<key>/step-N.json``
+and the head beside it), so :mod:`tfq_ssl.rundir`'s readers read it as they read a run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+
+from tfq_ssl import config as config_lib
+from tfq_ssl import rundir
+from tfq_ssl.config import ProbeConfig, RunConfig
+from tfq_ssl.errors import RunFolderError
+
+# The small files of a run folder that a report may read (checkpoints stay out).
+RUN_FILES = (rundir.CONFIG_FILE, rundir.STATE_FILE, rundir.METRICS_FILE, rundir.HS_FILE)
+
+
+def entry(root: str, variant: str, seed: int) -> str:
+    """The ledger folder of one (variant, seed)."""
+    return os.path.join(root, variant, f"seed-{seed}")
+
+
+def complete(folder: str, config: RunConfig, probes: Sequence[ProbeConfig],
+             steps: Sequence[int]) -> bool:
+    """Whether the ledger entry holds ``config`` (exactly) and every probe result."""
+    if not os.path.exists(rundir.config_path(folder)):
+        return False
+    if config_lib.to_dict(rundir.read_config(folder)) != config_lib.to_dict(config):
+        return False
+    return all(rundir.read_probe_result(folder, p, s) is not None for p in probes for s in steps)
+
+
+def _copy(source: str, target: str) -> None:
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    tmp = f"{target}.tmp-{os.getpid()}"
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def store(run_folder: str, folder: str, probes: Sequence[ProbeConfig],
+          steps: Sequence[int]) -> None:
+    """Copy a finished run's small files and these probe results into its entry.
+
+    Raises:
+        RunFolderError: the run is not finished or a probe result is missing.
+    """
+    if not rundir.read_state(run_folder).get("done"):
+        raise RunFolderError(f"{run_folder} has not finished; nothing to keep.")
+    wanted = []
+    for p in probes:
+        for s in steps:
+            if rundir.read_probe_result(run_folder, p, s) is None:
+                raise RunFolderError(
+                    f"{run_folder} has no {rundir.probe_key(p)} probe of step {s}.")
+            result = rundir.probe_result_path(run_folder, p, s)
+            wanted += [result, rundir.probe_head_path(run_folder, p, s)]
+    wanted += [os.path.join(run_folder, name) for name in RUN_FILES]
+    # Results before the config: an entry with a config is a complete one.
+    for source in sorted(wanted, key=lambda path: path.endswith(rundir.CONFIG_FILE)):
+        if os.path.exists(source):
+            _copy(source, os.path.join(folder, os.path.relpath(source, run_folder)))
