@@ -364,7 +364,7 @@ def check_model(model: "ModelConfig", prefix: str = "model.") -> None:
             f"got {prefix}representation={model.representation!r}.")
     if model.representation == "quantum":
         check_options(ansatz=model.ansatz, differentiator=model.differentiator,
-                      shots=model.shots, engine=model.engine, noise=model.noise, prefix=prefix)
+                      shots=model.shots, engine=model.engine, noise=model.noise, layers=model.layers, prefix=prefix)
 
 
 def check_run(config: "RunConfig") -> None:

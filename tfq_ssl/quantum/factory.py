@@ -69,6 +69,7 @@ def make_executor(
     input_symbols: Sequence[sympy.Symbol],
     weight_symbols: Sequence[sympy.Symbol],
     *,
+    layers: int,
     ansatz: str = "ring",
     differentiator: str = "adjoint",
     shots: int | None = None,
@@ -81,6 +82,8 @@ def make_executor(
     Args:
         circuit, qubits, input_symbols, weight_symbols: the representation circuit
             as :func:`tfq_ssl.quantum.circuits.representation_circuit` returns it.
+        layers: the number of ansatz layers ``circuit`` was built with (the
+            tensor-network engine's cost grows as 4**(2·layers); it takes at most 3).
         ansatz: the ansatz ``circuit`` was built with (``"ring"``, ``"ring_product"`` or
             ``"all_to_all"``).
         differentiator: ``"adjoint"`` (exact, analytic runs only) or
@@ -104,7 +107,7 @@ def make_executor(
         ValueError: naming the option (or the combination) that is not supported.
     """
     check_options(ansatz=ansatz, differentiator=differentiator, shots=shots, engine=engine,
-                  noise=noise)
+                  noise=noise, layers=layers)
     check_positive_int("noise_trajectories", noise_trajectories)
     return _ENGINES[engine](
         circuit, list(qubits), list(input_symbols), list(weight_symbols),

@@ -59,7 +59,8 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         self.circuit, self.qubits, self.input_symbols, self.weight_symbols = (
             representation_circuit(width, layers, ansatz))
         self.executor = make_executor(
-            self.circuit, self.qubits, self.input_symbols, self.weight_symbols, ansatz=ansatz,
+            self.circuit, self.qubits, self.input_symbols, self.weight_symbols, layers=layers,
+            ansatz=ansatz,
             differentiator=differentiator, shots=shots, engine=engine, noise=noise,
             noise_trajectories=noise_trajectories)
         self.executed_circuit = self.executor.circuit

@@ -14,6 +14,11 @@ from tfq_ssl.errors import ConfigError
 ANSATZE = ("ring", "ring_product", "all_to_all")
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
 ENGINES = ("tfq", "statevector", "tensornet")
+# The tensor-network engine contracts the ring keeping 2·L bonds open, 4**(2·L) numbers
+# per batch row; TensorNetworkSimulator refuses more than DEFAULT_MAX_CUT = 6 bonds.
+# Checked here so that a config is refused before a run writes anything, not when the
+# model is built (tests/tfq_ssl/quantum/test_tensornet.py ties the two limits).
+TENSORNET_MAX_LAYERS = 3
 
 
 def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -22,11 +27,11 @@ def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
 
 
 def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine: str,
-                  noise: float, prefix: str = "") -> None:
+                  noise: float, layers: int, prefix: str = "") -> None:
     """Raise :class:`ConfigError` for an option, or a combination, no executor supports.
 
     Args:
-        ansatz, differentiator, shots, engine, noise: as for
+        ansatz, differentiator, shots, engine, noise, layers: as for
             :func:`tfq_ssl.quantum.factory.make_executor`.
         prefix: put before every option's name in messages (``"model."`` for configs).
     """
@@ -35,6 +40,7 @@ def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine
     _one_of(f"{p}differentiator", differentiator, DIFFERENTIATORS)
     check_positive_int(f"{p}shots", shots, none_means="exact")
     _one_of(f"{p}engine", engine, ENGINES)
+    check_positive_int(f"{p}layers", layers)
     if shots is not None and differentiator == "adjoint":
         raise ConfigError(
             f"{p}differentiator='adjoint' is exact-only and cannot run with {p}shots="
@@ -47,6 +53,12 @@ def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine
             f"{p}engine='tensornet' computes exact expectations of the ring ansatz; "
             f"got {p}shots={shots}, {p}ansatz={ansatz!r}. Use {p}engine='statevector' for "
             "sampled runs or the all-to-all ansatz."
+        )
+    if engine == "tensornet" and layers > TENSORNET_MAX_LAYERS:
+        raise ConfigError(
+            f"{p}engine='tensornet' takes at most {p}layers={TENSORNET_MAX_LAYERS} (its "
+            "contraction of the ring keeps 2·L bonds open, 4**(2·L) numbers per batch row); "
+            f"got {p}layers={layers}. Use {p}engine='statevector' for deeper circuits."
         )
     if noise and (differentiator != "parameter_shift" or engine != "tfq"):
         raise ConfigError(

@@ -184,3 +184,24 @@ def test_shared_argument_checks():
     t = sympy.Symbol("t")
     with pytest.raises(ValueError, match="not affine"):
         TensorNetworkSimulator(cirq.Circuit(cirq.rx(t**2).on(qubits[0])), qubits, [], [t])
+
+
+def test_engine_refuses_four_layers_before_building_and_agrees_with_the_simulator():
+    """model.engine=tensornet at L = 4 is refused by the option rules (the config check
+    and the layer), with the same limit as the simulator's default max_cut: the ring at
+    L = 3 builds, at L = 4 the simulator itself would refuse it."""
+    from tfq_ssl.errors import ConfigError
+    from tfq_ssl.quantum.layer import QuantumRepresentation
+    from tfq_ssl.quantum.options import TENSORNET_MAX_LAYERS, check_options
+
+    assert TENSORNET_MAX_LAYERS == 3
+    with pytest.raises(ConfigError, match=r"at most model\.layers=3.*got model\.layers=4.*model\.engine='statevector'"):
+        check_options(ansatz="ring", differentiator="adjoint", shots=None, engine="tensornet",
+                      noise=0.0, layers=4, prefix="model.")
+    with pytest.raises(ConfigError, match=r"at most layers=3.*got layers=4"):
+        QuantumRepresentation(5, 4, engine="tensornet")
+    layer = QuantumRepresentation(5, TENSORNET_MAX_LAYERS, engine="tensornet")
+    assert layer.executor.max_open_bonds == 2 * TENSORNET_MAX_LAYERS
+    circuit, qubits, xs, ws = representation_case(5, "ring", "plain", TENSORNET_MAX_LAYERS + 1)
+    with pytest.raises(ValueError, match="bonds open"):
+        TensorNetworkSimulator(circuit, qubits, xs, ws)
