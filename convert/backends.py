@@ -25,7 +25,7 @@ from qiskit_ibm_runtime import QiskitRuntimeService, fake_provider
 from qiskit_ibm_runtime.accounts.exceptions import AccountNotFoundError
 from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
-from tfq_ssl.errors import DeviceError
+from tfq_ssl.errors import ConfigError, DeviceError
 
 STATEVECTOR = "statevector"
 REAL_PREFIXES = ("ibm_", "ibmq_")
@@ -117,23 +117,24 @@ def get_backend(
         A :class:`StatevectorBackend` or a ``BackendV2``.
 
     Raises:
-        ValueError: the name is unknown, or the service has no such backend.
+        ConfigError: (a ``ValueError``) the name is unknown, or the service has no
+            such backend.
         DeviceError: (a ``RuntimeError``) a real backend was asked for but no IBM
             Quantum account is available, the service cannot be reached, or it
             refused the account.
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"backend name must be a non-empty string, got {name!r}.")
+        raise ConfigError(f"backend name must be a non-empty string, got {name!r}.")
     key = name.strip().lower()
     if key == STATEVECTOR:
         return StatevectorBackend()
     if key.startswith("fake_"):
         cls = fake_backend_classes().get(key)
         if cls is None:
-            raise ValueError(f"unknown fake backend {name!r}; available: {_options_text()}.")
+            raise ConfigError(f"unknown fake backend {name!r}; available: {_options_text()}.")
         return cls()
     if not key.startswith(REAL_PREFIXES):
-        raise ValueError(f"unknown backend {name!r}; expected {_options_text()}.")
+        raise ConfigError(f"unknown backend {name!r}; expected {_options_text()}.")
     try:
         service = QiskitRuntimeService(channel=channel, token=token, instance=instance)
     except AccountNotFoundError:
@@ -153,7 +154,7 @@ def get_backend(
             available = sorted(b.name for b in service.backends())
         except Exception as err:  # noqa: BLE001
             raise _service_error(name, err, token) from None
-        raise ValueError(
+        raise ConfigError(
             f"IBM Quantum has no backend {name!r} for this account; available: {available}. "
             f"Local options: {_options_text()}."
         ) from None

@@ -39,6 +39,7 @@ from qiskit.synthesis import OneQubitEulerDecomposer
 from qiskit.transpiler import CouplingMap, generate_preset_pass_manager
 
 from convert.backends import Backend, is_statevector
+from tfq_ssl.errors import ConfigError
 
 
 def transpile_for(
@@ -126,6 +127,9 @@ def chain_layout(backend: Backend, width: int, max_paths: int = 20000) -> list[i
 
     Returns:
         ``width`` distinct physical qubit indices.
+
+    Raises:
+        ConfigError: the device has no such chain (too few or too sparsely coupled qubits).
     """
     edges, errors = _undirected_edges(backend, width)
     if is_statevector(backend):
@@ -155,7 +159,8 @@ def chain_layout(backend: Backend, width: int, max_paths: int = 20000) -> list[i
     for start in sorted(neighbours) if width > 1 else sorted(range(backend.num_qubits)):
         walk([start], 0.0)
     if best is None:
-        raise ValueError(f"backend {backend.name!r} has no chain of {width} coupled qubits.")
+        # The device was the user's choice (--backend) for a run of this width.
+        raise ConfigError(f"backend {backend.name!r} has no chain of {width} coupled qubits.")
     return best[1]
 
 

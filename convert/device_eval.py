@@ -22,6 +22,7 @@ from convert.backends import Backend, is_statevector
 from convert.compile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
 from tfq_ssl.checks import check_positive_int
+from tfq_ssl.errors import CorruptFileError, RunFolderError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def read_results(path: str, key: str = "index") -> dict:
                 with open(path, "r+b") as f:
                     f.truncate(good)
                 break
-            raise ValueError(f"{path}: line {n + 1} is not valid JSON; fix or remove it.") from None
+            raise CorruptFileError(f"{path}: line {n + 1} is not valid JSON; fix or remove it.") from None
         records[record[key] if key != "index" else int(record["index"])] = record
         good += len(line) + 1
     else:
@@ -122,8 +123,10 @@ def run_representation_on_backend(
         ⟨Z_k⟩ per image, in input order. Shape: ``(n, W)``.
 
     Raises:
-        ValueError: bad shapes, or ``results_path`` holds results of other inputs or
-            settings for the same image indices.
+        ValueError: bad shapes.
+        RunFolderError: ``results_path`` holds results of other inputs or settings for
+            the same image indices, or of more images. CorruptFileError: a line of it
+            other than the last is garbled.
     """
     angles = np.asarray(angles, dtype=np.float64)
     weights = np.asarray(weights, dtype=np.float64)
@@ -142,7 +145,7 @@ def run_representation_on_backend(
     done = read_results(results_path)
     for i, record in done.items():
         if i >= len(angles):
-            raise ValueError(
+            raise RunFolderError(
                 f"{results_path} has image {i}, but only {len(angles)} images were given."
             )
         mismatch = {k: (record.get(k), v) for k, v in settings.items() if record.get(k) != v}
@@ -153,7 +156,7 @@ def run_representation_on_backend(
         if not same:
             mismatch["angles"] = (record.get("angles"), angles[i].tolist())
         if mismatch:
-            raise ValueError(
+            raise RunFolderError(
                 f"{results_path} holds image {i} from a different run {mismatch} (stored, now); "
                 "use a new results_path or delete the file."
             )

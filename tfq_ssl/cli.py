@@ -3,7 +3,8 @@
 Nothing here reads ``sys.argv`` or the environment: the entry points hand their
 arguments in. It gives them one way to fail: a single ``prog: error: ...`` line on
 stderr and exit status 2, never a traceback, for every :class:`UserError`, invalid
-option or interrupted run.
+option or interrupted run. Any other exception is a bug, or an error inside a
+library such as TensorFlow, and keeps its traceback (exit status 1).
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
 
     Args:
         prog: the command's name, printed before the message.
-        main: the entry point; it raises :class:`UserError` (or ``ValueError`` from
-            argument checks, ``OSError`` from the file system) for bad input.
+        main: the entry point; it raises :class:`UserError` for bad input (or
+            ``OSError`` from the file system: a full disk, a permission).
         argv: arguments for ``main``.
 
     Returns:
@@ -117,7 +118,10 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
         return main(argv)
     except SystemExit as done:  # argparse: --help (0) or a bad option (2, already printed)
         return done.code if isinstance(done.code, int) else USAGE_ERROR
-    except (UserError, ValueError, OSError) as err:  # OSError: a full disk, a permission...
+    # Not ValueError: TensorFlow, NumPy and our own code raise it for bugs, whose
+    # traceback is what finds them. Checks of the user's input raise UserError
+    # (ConfigError is also a ValueError, for library callers).
+    except (UserError, OSError) as err:  # OSError: a full disk, a permission...
         print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

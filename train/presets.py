@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tfq_ssl.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from tfq_ssl.errors import ConfigError
 
 _FIVE = RunConfig(
     name="paper_5class_quantum",
@@ -53,5 +54,5 @@ PRESETS: dict[str, RunConfig] = {
 def get_preset(name: str) -> RunConfig:
     """The preset called ``name``; a clear error lists the valid names."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
     return PRESETS[name]

@@ -7,6 +7,7 @@ from qiskit_ibm_runtime.fake_provider import FakeParisV2
 
 import convert.backends as backends
 from convert.backends import StatevectorBackend, fake_backend_classes, get_backend
+from tfq_ssl.errors import ConfigError
 
 SECRET = "not-a-real-token-0123456789"
 
@@ -19,15 +20,20 @@ def test_statevector_and_fake_names():
 
 
 def test_unknown_backend_lists_the_options():
-    with pytest.raises(ValueError, match="unknown backend 'paris'") as info:
+    with pytest.raises(ConfigError, match="unknown backend 'paris'") as info:
         get_backend("paris")
     message = str(info.value)
     assert "'statevector'" in message and "fake_paris" in message and "'ibm_'" in message
 
 
 def test_unknown_fake_backend_lists_fake_backends():
-    with pytest.raises(ValueError, match="unknown fake backend 'fake_nowhere'.*fake_paris"):
+    with pytest.raises(ConfigError, match="unknown fake backend 'fake_nowhere'.*fake_paris"):
         get_backend("fake_nowhere")
+
+
+def test_empty_backend_name_is_a_user_error():
+    with pytest.raises(ConfigError, match="backend name must be a non-empty string"):
+        get_backend("")
 
 
 class _NoAccountService:
@@ -68,7 +74,7 @@ def test_credentials_are_passed_through_and_never_echoed(monkeypatch):
     backend = get_backend("ibm_test", token=SECRET, instance="crn:x", channel="ibm_cloud")
     assert isinstance(backend, FakeParisV2)
     assert _FakeService.calls == [{"channel": "ibm_cloud", "token": SECRET, "instance": "crn:x"}]
-    with pytest.raises(ValueError, match="no backend 'ibm_nowhere'.*fake_paris") as info:
+    with pytest.raises(ConfigError, match="no backend 'ibm_nowhere'.*fake_paris") as info:
         get_backend("ibm_nowhere", token=SECRET)
     assert SECRET not in str(info.value)
 

@@ -15,6 +15,7 @@ from convert.compile import (
     transpile_for,
 )
 from convert.qiskit_circuits import representation_qiskit_circuit
+from tfq_ssl.errors import ConfigError
 
 PARIS = get_backend("fake_paris")
 
@@ -51,6 +52,11 @@ def test_chain_layout_is_a_coupled_chain():
     assert len(set(chain)) == 8
     assert all(tuple(sorted(p)) in edges for p in zip(chain, chain[1:]))
     assert chain_layout(get_backend("statevector"), 5) == [0, 1, 2, 3, 4]
+
+
+def test_a_device_too_small_for_the_run_is_a_user_error():
+    with pytest.raises(ConfigError, match="'fake_manila' has no chain of 8 coupled qubits"):
+        chain_layout(get_backend("fake_manila"), 8)
 
 
 def test_best_unitary_is_the_polar_optimum():

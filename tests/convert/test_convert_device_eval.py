@@ -9,6 +9,7 @@ import convert.execute as execute
 from convert.backends import get_backend
 from convert.device_eval import read_results, run_representation_on_backend
 from convert.qiskit_circuits import representation_qiskit_circuit
+from tfq_ssl.errors import CorruptFileError, RunFolderError
 
 WIDTH, LAYERS = 3, 1
 SV = get_backend("statevector")
@@ -83,13 +84,26 @@ def test_other_inputs_or_settings_are_refused(inputs, tmp_path):
     angles, weights = inputs
     path = tmp_path / "results.jsonl"
     _run(angles[:2], weights, path)
-    with pytest.raises(ValueError, match="different run.*weights_fingerprint"):
+    with pytest.raises(RunFolderError, match="different run.*weights_fingerprint"):
         _run(angles[:2], weights + 0.1, path)
-    with pytest.raises(ValueError, match="different run.*angles"):
+    with pytest.raises(RunFolderError, match="different run.*angles"):
         _run(angles[:2] + 1e-3, weights, path)
     _run(angles[:2] + 1e-7, weights, path)  # float noise of a forward pass is tolerated
-    with pytest.raises(ValueError, match="different run.*recompile"):
+    with pytest.raises(RunFolderError, match="different run.*recompile"):
         _run(angles[:2], weights, path, recompile=True)
+    # a results folder of more images than now asked for (--images lowered)
+    with pytest.raises(RunFolderError, match="has image 1, but only 1 images were given"):
+        _run(angles[:1], weights, path)
+
+
+def test_a_garbled_line_before_the_last_is_a_corrupt_file(inputs, tmp_path):
+    angles, weights = inputs
+    path = tmp_path / "results.jsonl"
+    _run(angles[:3], weights, path)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "{garbage\n" + "".join(lines[2:]))
+    with pytest.raises(CorruptFileError, match="results.jsonl: line 2 is not valid JSON"):
+        read_results(str(path))
 
 
 def test_fake_backend_with_recompilation(inputs, tmp_path):

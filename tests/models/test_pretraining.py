@@ -10,7 +10,7 @@ from tests.helpers import InterruptAt, distinct_images, tiny_config, view_pairs
 from tfq_ssl import config as config_lib
 from models.pretraining import pretrain
 from tfq_ssl import rundir
-from tfq_ssl.errors import RunFolderError
+from tfq_ssl.errors import ConfigError, RunFolderError
 from train import pretrain as pretrain_cli
 from train.presets import PRESETS, get_preset
 
@@ -103,7 +103,8 @@ def test_paper_presets():
     # the paper's code initialises as PyTorch does (docs/parity-audit.md, "Ablations")
     assert {get_preset(n).model.init for n in PRESETS if n.startswith("paper_")} == {"torch"}
     assert get_preset("smoke").model.init == "keras"
-    with pytest.raises(ValueError, match="unknown preset"):
+    # the name comes from the user (train.variance, train.experiment): one line, status 2
+    with pytest.raises(ConfigError, match="unknown preset"):
         get_preset("paper_7class")
 
 
