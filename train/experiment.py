@@ -115,6 +115,29 @@ SPECS: dict[str, Spec] = {
 }
 
 
+# Keys that make a variant what it is: an override of one would put another model
+# under the variant's name (and into its run folders).
+IDENTITY_KEYS = ("model.representation", "model.ansatz", "model.activation")
+
+
+def check_identity(spec: Spec, overrides: Sequence[str]) -> None:
+    """Refuse ``--set`` keys that would change what a variant is: the representation,
+    ansatz and activation always, and a key a variant of the spec sets itself, to
+    another value than the variant's."""
+    def split(item: str) -> tuple[str, str]:
+        key, _, value = item.partition("=")
+        return key.strip(), value.strip()
+
+    set_by_spec = [split(o) for v in spec.variants for o in v.overrides]
+    for item in overrides:
+        key, value = split(item)
+        if key in IDENTITY_KEYS or any(k == key and v != value for k, v in set_by_spec):
+            raise config_lib.ConfigError(
+                f"--set {key} would change what the spec's variants are (their names and run "
+                f"folders would hold another model); choose variants with --variants, or "
+                f"pretrain a model of your own with train.pretrain.")
+
+
 def run_dir(exp_dir: str, variant: Variant, seed: int) -> str:
     return os.path.join(exp_dir, "runs", variant.name, f"seed-{seed}")
 
@@ -433,6 +456,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if unknown:
         raise config_lib.ConfigError(
             f"--variants {unknown} are not in {args.spec}; choose from {names}.")
+    check_identity(spec, args.overrides)
+    sweep.check_data_dir(args.data_dir)
+    if args.executor == "ray":
+        sweep.check_address(args.address)
     jobs = [sweep.Job(f"{v.name} seed {s}", run_config(v, s, args.overrides),
                       os.path.abspath(run_dir(args.out, v, s)), args.probe_every,
                       ledger.entry(args.ledger, v.name, s) if args.ledger else None)

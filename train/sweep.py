@@ -31,8 +31,10 @@ import dataclasses
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -153,14 +155,76 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+_CHILDREN: set[subprocess.Popen] = set()  # the local executor's live child processes
+_CHILDREN_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
 def _run(cmd: list[str], log_path: str) -> None:
+    if _STOPPING.is_set():
+        raise RuntimeError("the sweep is stopping")
     with open(log_path, "a") as log:
         log.write(f"$ {' '.join(cmd)}\n")
         log.flush()
         preexec = _die_with_parent if sys.platform.startswith("linux") else None
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec)
+        with _CHILDREN_LOCK:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                    preexec_fn=preexec)
+            _CHILDREN.add(proc)
+        try:
+            proc.wait()
+        finally:
+            with _CHILDREN_LOCK:
+                _CHILDREN.discard(proc)
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log_path}.")
+
+
+def stop_children(grace: float = 60.0) -> None:
+    """Interrupt every live child (SIGINT: a pretraining saves what it has, as on
+    Ctrl-C), start no new one, and wait up to ``grace`` seconds before killing."""
+    _STOPPING.set()
+    with _CHILDREN_LOCK:
+        children = list(_CHILDREN)
+    for proc in children:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+    for proc in children:
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def check_address(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse a Ray address that cannot be reached, in one line (Ray's client would
+    retry for ever). ``None`` (start a local instance) and ``auto`` pass."""
+    if address is None or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--address {address!r} is not HOST:PORT (or auto); `ray start --head` "
+                        "prints the address to use.")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        raise UserError(f"--address {address}: no Ray cluster answers there ({err}); start one "
+                        "with `ray start --head`, or leave --address out to start a local "
+                        "instance.") from None
+
+
+def check_data_dir(data_dir: str | None) -> None:
+    """A --data-dir must be an existing directory (TFDS would otherwise fail in every run,
+    after each has written its folder)."""
+    if data_dir is not None and not os.path.isdir(data_dir):
+        raise UserError(f"--data-dir {data_dir!r} is not a directory; pass a TensorFlow "
+                        "Datasets directory (one that holds cifar10/, or an empty one to "
+                        "download into).")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def in_ledger(job: Job, probes: Sequence[ProbeConfig]) -> bool:
@@ -202,7 +266,13 @@ def run_local(jobs: Sequence[Job], probe: Probes, data_dir: str | None,
     at a time."""
     outcome = Outcome(total=len(jobs))
     probes = _as_list(probe)
-    with ThreadPoolExecutor(parallel) as pool:
+    _STOPPING.clear()
+    # `kill PID` or `kill -INT PID` reach this process only: stop the children too (a
+    # Ctrl-C in a terminal reaches the whole process group, children included).
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    pool = ThreadPoolExecutor(parallel)
+    try:
         futures = [pool.submit(_local_job, job, probes, data_dir) for job in jobs]
         for n, (job, future) in enumerate(zip(jobs, futures), start=1):
             try:
@@ -215,6 +285,13 @@ def run_local(jobs: Sequence[Job], probe: Probes, data_dir: str | None,
                 outcome.done += 1
             except (RuntimeError, UserError, OSError) as err:
                 _progress(outcome, n, job.name, err)
+    except KeyboardInterrupt:
+        stop_children()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return outcome
 
 

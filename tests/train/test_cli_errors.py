@@ -216,3 +216,34 @@ def test_one_checkpoint_accepts_a_step_or_latest(tmp_path):
     assert cli.one_checkpoint(run, "2") == 2
     with pytest.raises(ConfigError, match=r"no checkpoints for steps \[3\]"):
         cli.one_checkpoint(run, "3")
+
+
+@pytest.mark.parametrize("sets", [["model.representation=classical"],
+                                  ["model.ansatz=all_to_all"], ["model.engine=tfq"]])
+def test_experiment_refuses_sets_that_change_what_a_variant_is(sets, tmp_path, capsys):
+    """Hostile case 7: `--set model.representation=classical --variants quantum` trained a
+    classical model into runs/quantum; now one line, exit 2, nothing written."""
+    from train import experiment
+    argv = ["--spec", "fig5", "--out", str(tmp_path / "e"), "--seeds", "1",
+            "--variants", "quantum"]
+    for item in sets:
+        argv += ["--set", item]
+    assert experiment.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "would change what the spec's variants are" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "e").exists()
+
+
+def test_experiment_checks_data_dir_and_ray_address_before_writing(tmp_path, capsys):
+    """Hostile cases 6 and 1: a missing --data-dir was found only inside every run, and
+    an unreachable --address hung for ever."""
+    import time
+    from train import experiment
+    base = ["--spec", "fig5", "--out", str(tmp_path / "e"), "--seeds", "1"]
+    assert experiment.main([*base, "--data-dir", str(tmp_path / "nowhere")]) == 2
+    assert "--data-dir" in capsys.readouterr().err
+    start = time.monotonic()
+    assert experiment.main([*base, "--executor", "ray", "--address", "127.0.0.1:1"]) == 2
+    assert time.monotonic() - start < 30
+    assert "no Ray cluster answers there" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()

@@ -191,3 +191,39 @@ def test_a_ledger_keeps_finished_runs_and_a_fresh_folder_skips_them(data_dir, tm
     again = (tmp_path / "fresh" / "fig5.md").read_text()
     assert again == first
     assert "## Probe head `lbfgs`" in again
+
+
+def test_stopping_a_local_sweep_interrupts_its_children(tmp_path):
+    """Hostile case 8: `kill -INT/-TERM <experiment>` left the children running to the end.
+    stop_children sends them SIGINT (a pretraining saves and exits, as on Ctrl-C), starts
+    no new one, and the waiting worker sees the child's exit."""
+    import subprocess
+    import sys
+    marker = tmp_path / "got-sigint"
+    child = [sys.executable, "-c",
+             "import signal, sys, time\n"
+             f"def stop(*a):\n    open({str(marker)!r}, 'w').close()\n    sys.exit(3)\n"
+             "signal.signal(signal.SIGINT, stop)\n"
+             "time.sleep(120)\n"]
+    errors = []
+
+    def worker():
+        try:
+            sweep._run(child, str(tmp_path / "log"))
+        except RuntimeError as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not sweep._CHILDREN and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # let the child install its handler
+    start = time.monotonic()
+    sweep.stop_children(grace=20)
+    thread.join(30)
+    assert not thread.is_alive() and time.monotonic() - start < 20
+    assert marker.exists() and "exit 3" in str(errors[0])
+    with pytest.raises(RuntimeError, match="stopping"):  # and no new child starts
+        sweep._run(child, str(tmp_path / "log"))
+    sweep._STOPPING.clear()
