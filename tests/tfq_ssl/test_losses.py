@@ -86,3 +86,39 @@ def test_works_inside_tf_function_with_unknown_batch():
     rng = np.random.default_rng(1)
     z1, z2 = rng.normal(size=(2, 3, 3)).astype(np.float32)
     np.testing.assert_allclose(fn(z1, z2).numpy(), reference_nt_xent(z1, z2, 0.5), rtol=1e-5)
+
+
+def test_swapping_the_views_gives_the_same_loss():
+    """The two views play the same role: [z2; z1] only renumbers the 2N anchors."""
+    rng = np.random.default_rng(3)
+    z1 = rng.normal(size=(6, 5)).astype(np.float32)
+    z2 = rng.normal(size=(6, 5)).astype(np.float32)
+    loss12, logits12, labels12 = nt_xent(z1, z2, 0.07)
+    loss21, logits21, labels21 = nt_xent(z2, z1, 0.07)
+    np.testing.assert_allclose(loss21.numpy(), loss12.numpy(), rtol=1e-6)
+    # Anchor i of one order is anchor i ± N of the other: the same candidates (in
+    # another column order) and the same positive.
+    rows12, rows21 = logits12.numpy(), np.roll(logits21.numpy(), 6, axis=0)
+    np.testing.assert_allclose(np.sort(rows21, axis=1), np.sort(rows12, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(rows21[np.arange(12), np.roll(labels21.numpy(), 6)],
+                               rows12[np.arange(12), labels12.numpy()], rtol=1e-6)
+
+
+@pytest.mark.parametrize("z1, z2", [
+    ([[1.0, 0.0]], [[1.0, 0.0]]),    # the views agree
+    ([[1.0, 0.0]], [[-1.0, 0.0]]),   # the views are opposite
+    ([[3.0, 4.0]], [[0.0, -2.0]]),
+])
+def test_one_pair_has_zero_loss(z1, z2):
+    """N = 1: each anchor's only candidate is its positive, so its softmax is 1 whatever
+    the views: ℓ = −log(e^{s/τ} / e^{s/τ}) = 0 exactly, with zero gradient (one pair
+    carries no contrastive signal) and top-1 accuracy 1."""
+    z1, z2 = tf.Variable(z1), tf.Variable(z2)
+    with tf.GradientTape() as tape:
+        loss, logits, labels = nt_xent(z1, z2, 0.07)
+    assert logits.shape == (2, 1)
+    np.testing.assert_array_equal(labels, [0, 0])
+    assert loss.numpy() == 0.0
+    assert reference_nt_xent(z1.numpy(), z2.numpy(), 0.07) == 0.0
+    for g in tape.gradient(loss, [z1, z2]):
+        np.testing.assert_array_equal(g.numpy(), 0.0)
