@@ -8,20 +8,22 @@ ratio to that raw op. Medians over ``--repeats`` after warm-up, in ``tf.function
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 import time
-from typing import Callable
-
-import tfq_ssl  # noqa: F401
-import cirq
-import numpy as np
-import tensorflow as tf
-import tensorflow_quantum as tfq
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Callable
 
 from bench.machine import describe
-from tfq_ssl.quantum import circuits
-from tfq_ssl.quantum.layer import QuantumRepresentation
+from tfq_ssl import cli
+from tfq_ssl.errors import ConfigError
+from tfq_ssl.quantum.options import ANSATZE, check_options
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+# TensorFlow, TFQ and Cirq load inside the functions that time circuits, so --help
+# and bad options answer at once.
 
 MODES = {
     "adjoint": dict(differentiator="adjoint"),
@@ -31,6 +33,7 @@ MODES = {
     "statevector_shots100": dict(engine="statevector", differentiator="parameter_shift", shots=100),
     "tensornet": dict(engine="tensornet"),
 }
+_DEFAULTS = dict(differentiator="adjoint", shots=None, engine="tfq", noise=0.0)
 
 
 def _median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -44,6 +47,8 @@ def _median_ms(fn: Callable[[], object], repeats: int) -> float:
 
 
 def _timers(forward: Callable[[tf.Tensor], tf.Tensor], variables: list[tf.Variable], x: tf.Tensor):
+    import tensorflow as tf  # noqa: PLC0415
+
     @tf.function
     def fwd():
         return forward(x)
@@ -60,6 +65,12 @@ def _timers(forward: Callable[[tf.Tensor], tf.Tensor], variables: list[tf.Variab
 
 def raw_controlled_pqc(width: int, layers: int, ansatz: str):
     """TFQ's own ControlledPQC (adjoint): angles from outside, as in the layer."""
+    import cirq  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow_quantum as tfq  # noqa: PLC0415
+
+    from tfq_ssl.quantum import circuits  # noqa: PLC0415
+
     circuit, qubits, inputs, weights = circuits.representation_circuit(width, layers, ansatz)
     pqc = tfq.layers.ControlledPQC(
         circuit, circuits.readout_operators(qubits), differentiator=tfq.differentiators.Adjoint()
@@ -82,6 +93,11 @@ def raw_controlled_pqc(width: int, layers: int, ansatz: str):
 def raw_biased_parameter_shift(width: int, layers: int, ansatz: str):
     """TFQ's own ParameterShift on the undecomposed circuit: what the paper's code did
     (biased for CRX); the reference for the exact parameter shift's cost."""
+    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow_quantum as tfq  # noqa: PLC0415
+
+    from tfq_ssl.quantum import circuits  # noqa: PLC0415
+
     circuit, qubits, inputs, weights = circuits.representation_circuit(width, layers, ansatz)
     op = tfq.differentiators.ParameterShift().generate_differentiable_op(
         analytic_op=tfq.get_expectation_op())
@@ -100,6 +116,11 @@ def raw_biased_parameter_shift(width: int, layers: int, ansatz: str):
 
 def run(widths: list[int], batch: int, layers: int, ansatz: str, modes: list[str], repeats: int,
         baseline_max_width: int = 16) -> list[dict]:
+    import numpy as np  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    from tfq_ssl.quantum.layer import QuantumRepresentation  # noqa: PLC0415
+
     rows = []
     for width in widths:
         x = tf.random.uniform((batch, width), 0, np.pi)
@@ -122,17 +143,30 @@ def run(widths: list[int], batch: int, layers: int, ansatz: str, modes: list[str
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=int, nargs="+", default=[8])
-    parser.add_argument("--batch", type=int, default=512)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--ansatz", default="ring")
+def build_parser() -> cli.ArgumentParser:
+    description, epilog = cli.describe(__doc__)
+    parser = cli.ArgumentParser(prog="python -m bench.qnn", description=description,
+                                epilog=epilog)
+    parser.add_argument("--width", type=cli.positive_int, nargs="+", default=[8],
+                        help="qubits W, one or more (default 8)")
+    parser.add_argument("--batch", type=cli.positive_int, default=512)
+    parser.add_argument("--layers", type=cli.positive_int, default=2)
+    parser.add_argument("--ansatz", default="ring", choices=ANSATZE)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
-    parser.add_argument("--repeats", type=int, default=8)
-    parser.add_argument("--baseline-max-width", type=int, default=16,
+    parser.add_argument("--repeats", type=cli.positive_int, default=8)
+    parser.add_argument("--baseline-max-width", type=cli.non_negative_int, default=16,
                         help="skip the raw TFQ baselines above this width (ratio shows nan)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    # Every mode against the ansatz and depth now, not after minutes of earlier modes.
+    for mode in args.modes:
+        try:
+            check_options(**{**_DEFAULTS, **MODES[mode]}, ansatz=args.ansatz, layers=args.layers)
+        except ConfigError as err:
+            raise ConfigError(f"mode {mode}: {err}") from None
     print(describe(), flush=True)
     rows = run(args.width, args.batch, args.layers, args.ansatz, args.modes, args.repeats,
                args.baseline_max_width)
@@ -141,7 +175,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'W':>3}  {'mode':<30} {'fwd ms':>10} {'fwd+bwd ms':>12} {'ratio':>8}")
     for r in rows:
         print(f"{r['width']:>3}  {r['mode']:<30} {r['fwd']:>10.1f} {r['fwd_bwd']:>12.1f} {r['ratio']:>8.2f}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("bench.qnn", _main, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,21 +18,21 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 import time
+from collections.abc import Sequence
 
-import tfq_ssl  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from tfq_ssl import cli  # (importing tfq_ssl sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from tfq_ssl.quantum.options import ANSATZE
 
-import numpy as np
-import tensorflow as tf
-import tensorflow_quantum as tfq
-
-from tfq_ssl.quantum import circuits
-from tfq_ssl.quantum.statevector import StatevectorSimulator
+# TensorFlow, TFQ and Cirq load inside the functions that time circuits, so --help
+# and bad options answer at once.
 
 
 def _median_ms(fn, args, warmup: int, repeats: int) -> float:
+    import tensorflow as tf  # noqa: PLC0415
+
     for _ in range(warmup):
         tf.nest.map_structure(lambda t: t.numpy(), fn(*args))
     times = []
@@ -44,6 +44,8 @@ def _median_ms(fn, args, warmup: int, repeats: int) -> float:
 
 
 def _forward_backward(expectation):
+    import tensorflow as tf  # noqa: PLC0415
+
     def run(inputs, weights):
         with tf.GradientTape() as tape:
             tape.watch([inputs, weights])
@@ -53,19 +55,32 @@ def _forward_backward(expectation):
     return run
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=int, default=8)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--ansatz", default="ring", choices=circuits.ANSATZE)
-    parser.add_argument("--batch", type=int, default=512)
-    parser.add_argument("--block-qubits", type=int, default=None)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=7)
+def build_parser() -> cli.ArgumentParser:
+    description, epilog = cli.describe(__doc__)
+    parser = cli.ArgumentParser(prog="python -m bench.simulate", description=description,
+                                epilog=epilog)
+    parser.add_argument("--width", type=cli.positive_int, default=8)
+    parser.add_argument("--layers", type=cli.positive_int, default=2)
+    parser.add_argument("--ansatz", default="ring", choices=ANSATZE)
+    parser.add_argument("--batch", type=cli.positive_int, default=512)
+    parser.add_argument("--block-qubits", type=cli.int_at_least(2), default=None,
+                        help="largest fused block (default: the simulator's)")
+    parser.add_argument("--warmup", type=cli.non_negative_int, default=2)
+    parser.add_argument("--repeats", type=cli.positive_int, default=7)
     parser.add_argument("--jit", action="store_true", help="also time with XLA (jit_compile)")
     parser.add_argument("--skip-tfq", action="store_true", help="time only the simulator")
     parser.add_argument("--device", default=None, help="e.g. /GPU:0 or /CPU:0")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    import numpy as np  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow_quantum as tfq  # noqa: PLC0415
+
+    from tfq_ssl.quantum import circuits  # noqa: PLC0415
+    from tfq_ssl.quantum.statevector import StatevectorSimulator  # noqa: PLC0415
 
     circuit, qubits, input_symbols, weight_symbols = circuits.representation_circuit(
         args.width, args.layers, args.ansatz
@@ -129,6 +144,11 @@ def main(argv=None) -> None:
                 f"speed-up of {name} over tfq adjoint: forward {base[1] / forward:.1f}x, "
                 f"fwd+bwd {base[2] / both:.1f}x"
             )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("bench.simulate", _main, argv)
 
 
 class _nullcontext:
@@ -140,4 +160,4 @@ class _nullcontext:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
