@@ -139,6 +139,39 @@ def test_corrected_rerun_is_accepted_after_a_bad_one(tmp_path, capsys):
     assert config_lib.load_json(os.path.join(out, "config.json")) == config
 
 
+@pytest.mark.parametrize("where", ["the file", "under the file"])
+def test_pretrain_out_blocked_by_a_file_is_one_line_before_tensorflow(where, tmp_path):
+    """--out naming an existing file (or a path through one) was a raw [Errno 17] after
+    TensorFlow had loaded; the file must be left alone."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a run")
+    out = str(blocker if where == "the file" else blocker / "run")
+    script = (
+        "import sys\n"
+        "from train import pretrain\n"
+        f"code = pretrain.main(['--preset', 'smoke', '--out', {out!r}])\n"
+        "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
+        "sys.exit(code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.strip() == "no TF"
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("train.pretrain: error: --out "), proc.stderr
+    assert f"{blocker} is a file, not a folder" in lines[0]
+    assert blocker.read_text() == "not a run"
+
+
+def test_pretrain_out_may_be_new_or_an_existing_folder(tmp_path):
+    pretrain.check_out_folder(str(tmp_path))  # a run folder to resume
+    pretrain.check_out_folder(str(tmp_path / "new" / "deeper"))  # made by the run
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    from tfq_ssl.errors import RunFolderError
+    with pytest.raises(RunFolderError, match="dangling is not a folder"):
+        pretrain.check_out_folder(str(tmp_path / "dangling" / "run"))
+
+
 def test_help_is_instant_and_loads_no_tensorflow():
     modules = ["train.pretrain", "train.probe", "train.confusion", "train.experiment",
                "train.demo", "convert.evaluate"]
