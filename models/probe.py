@@ -347,6 +347,8 @@ def train_probes(
     names: Sequence[str],
     probe: ProbeConfig,
     callbacks: Sequence[Sequence[tf_keras.callbacks.Callback]] | None = None,
+    memo: dict[Any, np.ndarray] | None = None,
+    keys: Sequence[Any] | None = None,
 ) -> list[tuple[dict[str, Any], tf_keras.Model]]:
     """Train one linear head per frozen encoder, evaluating every epoch on the test set.
 
@@ -367,6 +369,9 @@ def train_probes(
         callbacks: per encoder, Keras callbacks whose ``on_epoch_begin(epoch)`` and
             ``on_epoch_end(epoch, logs)`` are called (logs: ``accuracy``,
             ``val_accuracy``, ``lr``).
+        memo, keys: the features of the unaugmented splits, stored in ``memo`` under
+            ``(keys[i], split)``: calls for several heads that pass the same ``memo``
+            and keys naming the same checkpoints compute each encoder's features once.
 
     Returns:
         Per encoder, the summary dict (see :func:`summarise`) and the trained head.
@@ -381,9 +386,22 @@ def train_probes(
     for encoder in encoders:  # every head starts as it would if probed alone
         tf_keras.utils.set_random_seed(probe.seed)
         trainers.append(HeadTrainer(encoder.output_shape[-1], len(names), probe))
-    encodes = [_compiled_encoder(e) for e in encoders]  # each traced once, used throughout
-    test_x = [_encode_arrays(encode, test_images) for encode in encodes]
-    train_x = ([_encode_arrays(encode, train_images) for encode in encodes]
+    memo = {} if memo is None else memo
+    keys = list(keys) if keys is not None else [id(e) for e in encoders]
+    encodes: dict[int, Callable[[tf.Tensor], tf.Tensor]] = {}
+
+    def encode(i: int) -> Callable[[tf.Tensor], tf.Tensor]:
+        if i not in encodes:  # each traced once, used throughout
+            encodes[i] = _compiled_encoder(encoders[i])
+        return encodes[i]
+
+    def split_features(i: int, split: str, images: np.ndarray) -> np.ndarray:
+        if (keys[i], split) not in memo:
+            memo[keys[i], split] = _encode_arrays(encode(i), images)
+        return memo[keys[i], split]
+
+    test_x = [split_features(i, "test", test_images) for i in range(len(encoders))]
+    train_x = ([split_features(i, "train", train_images) for i in range(len(encoders))]
                if probe.protocol == "cached" else None)
     # The spread of each feature over the training split (cached: unaugmented images),
     # stored with the result: how a linear head sees the representation's scale.
@@ -412,8 +430,8 @@ def train_probes(
             labels = []
             for images, y in _augmented_stream(train_images, train_labels, probe, epoch):
                 labels.append(y.numpy())
-                for batch, encode in zip(batches, encodes):
-                    batch.append(encode(images).numpy())
+                for i, batch in enumerate(batches):
+                    batch.append(encode(i)(images).numpy())
             epoch_x, epoch_y = [np.concatenate(b) for b in batches], np.concatenate(labels)
         for i, trainer in enumerate(trainers):
             logs = {"accuracy": trainer.train_epoch(epoch, epoch_x[i], epoch_y, order),
@@ -534,6 +552,7 @@ def probe_run(
     *,
     data_dir: str | None = None,
     datasets: tuple[tf.data.Dataset, tf.data.Dataset] | None = None,
+    memo: dict[Any, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Probe checkpoints of a run, reusing results stored under the same settings.
 
@@ -547,6 +566,9 @@ def probe_run(
         data_dir: TFDS data directory (default: the run's).
         datasets: ``(train, test)`` ``(image uint8, label)`` datasets, or arrays as
             :func:`split_arrays` returns them, to use instead of loading CIFAR-10.
+        memo: features by checkpoint (:func:`train_probes`): the same dict (and the
+            same ``datasets``) for the calls of several heads computes each
+            checkpoint's features once.
 
     Returns:
         One result dict per step.
@@ -575,7 +597,8 @@ def probe_run(
                     log.info("%s: %d epochs", labels[s], probe.epochs)
                 encoders = [load_encoder(run_dir, s, engine=engine)[1] for s in group]
                 outs = train_probes(encoders, *arrays, names, probe,
-                                    [[EpochProgress(labels[s], probe.epochs)] for s in group])
+                                    [[EpochProgress(labels[s], probe.epochs)] for s in group],
+                                    memo, [(os.path.abspath(run_dir), s, engine) for s in group])
                 seconds = (time.perf_counter() - start) / len(group)
                 for s, (summary, head) in zip(group, outs):
                     stored[s] = _store(run_dir, s, probe, summary, head, seconds)

@@ -39,8 +39,9 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--seed", type=cli.non_negative_int, default=ProbeConfig.seed,
                         help="seed of the head's initialisation and batch order (default "
                              f"{ProbeConfig.seed}; other seeds get a results folder of their own)")
-    parser.add_argument("--head", default="adam", choices=HEADS,
-                        help="adam: the paper's Adam head on raw features (default); "
+    parser.add_argument("--head", dest="heads", nargs="+", default=["adam"], choices=HEADS,
+                        help="one or more of: adam: the paper's Adam head on raw features "
+                             "(default); "
                              "standardized: the same head on features scaled by the train "
                              "split's mean and std; lbfgs: logistic regression fitted to "
                              "convergence on standardised features (the last two: cached "
@@ -51,18 +52,25 @@ def build_parser() -> cli.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    probe = ProbeConfig(protocol=args.protocol, epochs=args.epochs, batch_size=args.batch_size,
-                        seed=args.seed, head=args.head)
-    check_probe(probe)
-    rundir.read_config(args.run)
+    probes = [ProbeConfig(protocol=args.protocol, epochs=args.epochs, batch_size=args.batch_size,
+                          seed=args.seed, head=head) for head in dict.fromkeys(args.heads)]
+    for probe in probes:
+        check_probe(probe)
+    config = rundir.read_config(args.run)
     steps = list(dict.fromkeys(rundir.select_checkpoints(args.run, args.checkpoints)))
-    from models.probe import probe_run  # noqa: PLC0415 - TensorFlow loads only now
+    from models.probe import probe_run, run_splits, split_arrays  # noqa: PLC0415 - TF loads now
 
-    for r in probe_run(args.run, steps, probe, data_dir=args.data_dir):
-        print(f"step {r['step']:5d} [{r['protocol']}, {args.head} head] final {100 * r['final_test_accuracy']:.2f}% "
-              f"best {100 * r['best_test_accuracy']:.2f}% (epoch {r['best_epoch']}, selected on "
-              f"the test set) {r['seconds']:.0f}s")
-    print(f"results: {os.path.abspath(rundir.probe_dir(args.run, probe))}")
+    # Several heads share the decoded splits and each checkpoint's features.
+    datasets = None
+    if any(rundir.read_probe_result(args.run, p, s) is None for p in probes for s in steps):
+        datasets = tuple(split_arrays(d) for d in run_splits(config, args.data_dir))
+    memo: dict = {}
+    for probe in probes:
+        for r in probe_run(args.run, steps, probe, datasets=datasets, memo=memo):
+            print(f"step {r['step']:5d} [{r['protocol']}, {probe.head} head] final "
+                  f"{100 * r['final_test_accuracy']:.2f}% best {100 * r['best_test_accuracy']:.2f}% "
+                  f"(epoch {r['best_epoch']}, selected on the test set) {r['seconds']:.0f}s")
+        print(f"results: {os.path.abspath(rundir.probe_dir(args.run, probe))}")
     return 0
 
 

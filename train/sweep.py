@@ -250,11 +250,15 @@ def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str
     python = sys.executable
     _run([python, "-m", "train.pretrain", "--config", rundir.config_path(job.folder),
           "--out", job.folder, "--verbose", "2", *data], log)
+    # One probe process for every head (and protocol/epochs): the splits are decoded
+    # and each checkpoint's features computed once.
+    by_settings: dict[tuple[str, int], list[str]] = {}
     for probe in probes:
-        if all(_probe_done(job, probe, s) for s in job.probe_steps):
-            continue
-        _run([python, "-m", "train.probe", "--run", job.folder, "--protocol", probe.protocol,
-              "--epochs", str(probe.epochs), "--head", probe.head,
+        if not all(_probe_done(job, probe, s) for s in job.probe_steps):
+            by_settings.setdefault((probe.protocol, probe.epochs), []).append(probe.head)
+    for (protocol, epochs), heads in by_settings.items():
+        _run([python, "-m", "train.probe", "--run", job.folder, "--protocol", protocol,
+              "--epochs", str(epochs), "--head", *heads,
               "--checkpoints", ",".join(map(str, job.probe_steps)), *data], log)
     keep(job, probes)
     return job.folder

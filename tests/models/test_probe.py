@@ -187,3 +187,21 @@ def test_adam_head_keeps_the_keys_of_results_stored_before_heads_existed():
     digest = hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:8]
     assert rundir.probe_key(ProbeConfig(epochs=7)) == f"cached-{digest}"
     assert rundir.probe_key(ProbeConfig(head="lbfgs")) == "cached-lbfgs"
+
+
+def test_heads_sharing_a_memo_compute_each_checkpoints_features_once(tmp_path, monkeypatch):
+    run_dir = str(tmp_path / "run")
+    config = tiny_config("classical", steps=1, save_every=1, hs_metrics=False)
+    pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
+    calls = []
+    encode = probe_lib._encode_arrays
+    monkeypatch.setattr(probe_lib, "_encode_arrays",
+                        lambda *a, **k: calls.append(1) or encode(*a, **k))
+    datasets = tuple(probe_lib.split_arrays(d) for d in _datasets())
+    memo = {}
+    results = [probe_lib.probe_run(run_dir, [1], ProbeConfig(epochs=2, batch_size=32, head=h),
+                                   datasets=datasets, memo=memo)[0]
+               for h in ("adam", "standardized", "lbfgs")]
+    assert len(calls) == 2  # train and test split, once for three heads
+    assert len({r["probe_config"]["head"] for r in results}) == 3
+    assert results[0]["feature_std"] == results[2]["feature_std"]
