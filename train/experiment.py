@@ -438,7 +438,7 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--variants", nargs="+", metavar="NAME",
                         help="run only these variants of the spec")
     parser.add_argument("--ledger", metavar="DIR",
-                        help="a results ledger (e.g. docs/results/runs in a checkout): each "
+                        help="a results ledger (e.g. docs/results/ledger in a checkout): each "
                              "finished run's config, logs and probe results are copied there, "
                              "runs it already holds are skipped, and the report reads results "
                              "missing from EXP_DIR from it")

@@ -3,7 +3,7 @@
 A sweep's run folders hold checkpoints (hundreds of MB a run) and stay outside the
 repository; what the reports need of a run is a few kB: its config, its logs and its
 probe results. With a ledger, a sweep copies those files there as each run finishes
-(``--ledger DIR``, e.g. ``docs/results/runs``), and a sweep on any machine skips a run
+(``--ledger DIR``, e.g. ``docs/results/ledger``), and a sweep on any machine skips a run
 whose ledger entry already holds the same config and every probe result it needs; the
 reports read results from the experiment folder, else from the ledger. So a sweep
 interrupted on one machine continues on a fresh one from the repository alone, and no
