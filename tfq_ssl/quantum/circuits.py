@@ -87,23 +87,7 @@ def ring_ansatz(
     Returns:
         The circuit and its 2·W·L symbols (W·L for W = 1), in gate order.
     """
-    qubits = _check_qubits(qubits)
-    layers = _check_layers(layers)
-    width = len(qubits)
-    per_layer = 2 * width if width > 1 else 1
-    symbols = make_symbols(prefix, per_layer * layers)
-    it = iter(symbols)
-    circuit = cirq.Circuit()
-    for _ in range(layers):
-        circuit.append(cirq.Moment(cirq.ry(next(it)).on(q) for q in qubits))
-        if width > 1:
-            for i in range(width):
-                control, target = qubits[i], qubits[(i + 1) % width]
-                circuit.append(
-                    cirq.rx(next(it)).on(target).controlled_by(control),
-                    strategy=cirq.InsertStrategy.NEW,
-                )
-    return circuit, symbols
+    return _ring(qubits, layers, prefix, entangled=True)
 
 
 def ring_product_ansatz(
@@ -127,6 +111,13 @@ def ring_product_ansatz(
     Returns:
         The circuit and its 2·W·L symbols (W·L for W = 1), in gate order.
     """
+    return _ring(qubits, layers, prefix, entangled=False)
+
+
+def _ring(qubits: Sequence[cirq.Qid], layers: int, prefix: str, entangled: bool
+          ) -> tuple[cirq.Circuit, list[sympy.Symbol]]:
+    """The ring's layers; each link i → (i + 1) mod W is CRX (``entangled``) or RX on
+    the target alone, one gate a moment either way."""
     qubits = _check_qubits(qubits)
     layers = _check_layers(layers)
     width = len(qubits)
@@ -138,7 +129,9 @@ def ring_product_ansatz(
         circuit.append(cirq.Moment(cirq.ry(next(it)).on(q) for q in qubits))
         if width > 1:
             for i in range(width):
-                circuit.append(cirq.rx(next(it)).on(qubits[(i + 1) % width]),
+                control, target = qubits[i], qubits[(i + 1) % width]
+                gate = cirq.rx(next(it)).on(target)
+                circuit.append(gate.controlled_by(control) if entangled else gate,
                                strategy=cirq.InsertStrategy.NEW)
     return circuit, symbols
 
