@@ -139,6 +139,20 @@ def test_corrected_rerun_is_accepted_after_a_bad_one(tmp_path, capsys):
     assert config_lib.load_json(os.path.join(out, "config.json")) == config
 
 
+def _main_in_a_child(module: str, argv: list[str]) -> subprocess.CompletedProcess:
+    """Run ``train.<module>.main(argv)`` in a fresh interpreter; its stdout says whether
+    TensorFlow was imported ("TF" or "no TF"), its exit status is main's."""
+    script = (
+        "import sys\n"
+        f"from train import {module}\n"
+        f"code = {module}.main({argv!r})\n"
+        "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
+        "sys.exit(code)\n"
+    )
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
 @pytest.mark.parametrize("where", ["the file", "under the file"])
 def test_pretrain_out_blocked_by_a_file_is_one_line_before_tensorflow(where, tmp_path):
     """--out naming an existing file (or a path through one) was a raw [Errno 17] after
@@ -146,15 +160,7 @@ def test_pretrain_out_blocked_by_a_file_is_one_line_before_tensorflow(where, tmp
     blocker = tmp_path / "notes.txt"
     blocker.write_text("not a run")
     out = str(blocker if where == "the file" else blocker / "run")
-    script = (
-        "import sys\n"
-        "from train import pretrain\n"
-        f"code = pretrain.main(['--preset', 'smoke', '--out', {out!r}])\n"
-        "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
-        "sys.exit(code)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = _main_in_a_child("pretrain", ["--preset", "smoke", "--out", out])
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout.strip() == "no TF"
     lines = proc.stderr.strip().splitlines()
@@ -226,15 +232,7 @@ def test_one_checkpoint_commands_refuse_several(command, spec, tmp_path, capsys)
 
 def test_confusion_refuses_several_checkpoints_before_tensorflow_loads(tmp_path):
     run = str(_run_with_checkpoints(tmp_path))
-    script = (
-        "import sys\n"
-        "from train import confusion\n"
-        f"code = confusion.main(['--run', {run!r}, '--checkpoint', 'all'])\n"
-        "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
-        "sys.exit(code)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = _main_in_a_child("confusion", ["--run", run, "--checkpoint", "all"])
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout.strip() == "no TF"
     assert proc.stderr.strip().splitlines() == [
