@@ -405,10 +405,9 @@ def train_probes(
                if probe.protocol == "cached" else None)
     # The spread of each feature over the training split (cached: unaugmented images),
     # stored with the result: how a linear head sees the representation's scale.
-    spreads = ([standardizer(x)[1] for x in train_x] if train_x is not None
-               else [None] * len(encoders))
+    scalers = [standardizer(x) for x in train_x] if train_x is not None else None
+    spreads = [std for _, std in scalers] if scalers is not None else [None] * len(encoders)
     if probe.head != "adam":  # cached only (check_probe): standardise with the train split
-        scalers = [standardizer(x) for x in train_x]
         train_x = [((x - m) / s).astype(np.float32) for x, (m, s) in zip(train_x, scalers)]
         test_x = [((x - m) / s).astype(np.float32) for x, (m, s) in zip(test_x, scalers)]
     if probe.head == "lbfgs":
