@@ -52,6 +52,7 @@ class Spec:
     variants: tuple[Variant, ...]
     paper: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
     kind: str = "curves"  # "curves", "width", "training" or "controls"
+    every_checkpoint: bool = False  # compare the variants at every common checkpoint
 
 
 def _widths(
@@ -65,7 +66,7 @@ def _widths(
 
 SPECS: dict[str, Spec] = {
     "fig5": Spec(
-        "Fig. 5: quantum vs classical representation network (W=8, 5 classes)",
+        "Fig. 5: quantum vs classical representation network",
         # The circuits run on the statevector engine: the same exact expectations as
         # TFQ's (tests/tfq_ssl/quantum), and 100 shots at 0.7 s a step instead of 53 s.
         (Variant("quantum", "paper_5class_quantum", ("model.engine=statevector",)),
@@ -100,7 +101,7 @@ SPECS: dict[str, Spec] = {
     # Fig. 5's variants (same names, presets and overrides), so one experiment folder
     # serves both specs and their runs are shared.
     "controls": Spec(
-        "Controls: is Fig. 5's advantage quantum? (W=8, L=2, 5 classes, 176 batches)",
+        "Controls: is Fig. 5's advantage quantum?",
         (Variant("quantum", "paper_5class_quantum", ("model.engine=statevector",)),
          Variant("quantum_ring_product", "paper_5class_quantum",
                  ("model.ansatz=ring_product", "model.engine=statevector")),
@@ -109,6 +110,17 @@ SPECS: dict[str, Spec] = {
          Variant("classical_tanh", "paper_5class_classical", ("model.activation=tanh",)),
          Variant("identity", "paper_5class_classical", ("model.representation=identity",))),
         paper={"quantum": (46.51, 1.37), "classical": (43.49, 1.31)}, kind="controls",
+    ),
+    # Issue 23: does the gap grow, stay or close with longer pretraining? Fig. 5's two
+    # arms at 5 epochs (485 batches of 256), saved and probed at 176 (Fig. 5's end:
+    # the same batches, so its checkpoint 176 is Fig. 5's run), 352 and 485.
+    "longer": Spec(
+        "Longer pretraining: Fig. 5's arms at 5 epochs",
+        (Variant("quantum_485", "paper_5class_quantum",
+                 ("model.engine=statevector", "train.steps=485", "train.save_every=176")),
+         Variant("classical_485", "paper_5class_classical",
+                 ("train.steps=485", "train.save_every=176"))),
+        every_checkpoint=True,
     ),
     "fig4": Spec("Fig. 4: 2-class training loss and Hilbert–Schmidt metrics",
                  (Variant("quantum_2class", "paper_2class_quantum"),), kind="training"),
@@ -182,34 +194,33 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[int, dict[str, dict[str
 
 
 def compare(curves: dict[str, dict[int, dict[str, Any]]], paper: dict[str, tuple[float, float]],
-            key: str = "final") -> list[dict[str, Any]]:
-    """Every pair of variants at their last common checkpoint: Welch's test, the paired
-    per-seed difference (seeds both have) and the seeds the paper's claimed difference
-    would need at 80 % power given the spread measured here."""
+            key: str = "final", every_checkpoint: bool = False) -> list[dict[str, Any]]:
+    """Every pair of variants at their last common checkpoint (or at each, with
+    ``every_checkpoint``): Welch's test, the paired per-seed difference (seeds both
+    have) and the seeds the paper's claimed difference would need at 80 % power given
+    the spread measured here."""
     names = [n for n, c in curves.items() if c]
     out = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            common = sorted(set(curves[a]) & set(curves[b]))
-            if not common:
-                continue
-            step = common[-1]
-            sa, sb = curves[a][step][key], curves[b][step][key]
-            row: dict[str, Any] = {"a": a, "b": b, "step": step, "key": key}
-            if sa["n"] >= 2 and sb["n"] >= 2:
-                row["welch"] = stats.welch(sa["values"], sb["values"])
-            pa, pb = dict(zip(sa["seeds"], sa["values"])), dict(zip(sb["seeds"], sb["values"]))
-            shared = [s for s in pa if s is not None and s in pb]
-            if len(shared) >= 2:
-                row["paired"] = {**stats.paired([pa[s] for s in shared], [pb[s] for s in shared]),
-                                 "seeds": shared}
-            spread = math.sqrt((sa["std"] ** 2 + sb["std"] ** 2) / 2)
-            if a in paper and b in paper and spread > 0:
-                claimed = (paper[a][0] - paper[b][0]) / 100
-                if claimed:
-                    row["power"] = {"claimed_difference": claimed, "spread": spread,
-                                    "seeds_per_arm": stats.seeds_for_power(claimed, spread)}
-            out.append(row)
+    pairs = [(a, b, step) for i, a in enumerate(names) for b in names[i + 1:]
+             for common in [sorted(set(curves[a]) & set(curves[b]))] if common
+             for step in (common if every_checkpoint else common[-1:])]
+    for a, b, step in pairs:
+        sa, sb = curves[a][step][key], curves[b][step][key]
+        row: dict[str, Any] = {"a": a, "b": b, "step": step, "key": key}
+        if sa["n"] >= 2 and sb["n"] >= 2:
+            row["welch"] = stats.welch(sa["values"], sb["values"])
+        pa, pb = dict(zip(sa["seeds"], sa["values"])), dict(zip(sb["seeds"], sb["values"]))
+        shared = [s for s in pa if s is not None and s in pb]
+        if len(shared) >= 2:
+            row["paired"] = {**stats.paired([pa[s] for s in shared], [pb[s] for s in shared]),
+                             "seeds": shared}
+        spread = math.sqrt((sa["std"] ** 2 + sb["std"] ** 2) / 2)
+        if a in paper and b in paper and spread > 0:
+            claimed = (paper[a][0] - paper[b][0]) / 100
+            if claimed:
+                row["power"] = {"claimed_difference": claimed, "spread": spread,
+                                "seeds_per_arm": stats.seeds_for_power(claimed, spread)}
+        out.append(row)
     return out
 
 
@@ -229,7 +240,9 @@ def comparison_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     key = rows[0]["key"]
-    lines = ["", f"## Differences between variants (last common checkpoint, {key} epoch)", "",
+    where = ("every common checkpoint" if len({r["step"] for r in rows}) > 1
+             else "last common checkpoint")
+    lines = ["", f"## Differences between variants ({where}, {key} epoch)", "",
              "Welch's two-sided t test on the seeds of each variant; *paired* is the mean of "
              "the per-seed differences (seed s of both variants saw the same images in the "
              "same order with the same augmentations, so data order and augmentation noise "
@@ -319,9 +332,24 @@ def _csv_series(folders: Sequence[str], filename: str, column: str) -> tuple[lis
     return steps, values.mean(axis=0).tolist(), values.std(axis=0, ddof=1 if len(series) > 1 else 0).tolist()
 
 
+def heading(spec: Spec, overrides: Sequence[str] = ()) -> str:
+    """The spec's title with the settings its runs share, as they are after ``overrides``
+    (a title fixed in the spec said W=8 after ``--set model.width=2``)."""
+    configs = [run_config(v, 0, overrides) for v in spec.variants]
+    first = configs[0]
+    classes = first.data.classes
+    parts = [f"{classes} classes" if isinstance(classes, int) else f"classes {list(classes)}",
+             f"{first.train.steps} batches of {first.train.batch_size}"]
+    if spec.kind != "width" and len({c.model.width for c in configs}) == 1:
+        layers = {c.model.layers for c in configs if c.model.representation == "quantum"}
+        parts.insert(0, f"W={first.model.width}" + (f", L={layers.pop()}" if len(layers) == 1
+                                                     else ""))
+    return f"{spec.title} ({', '.join(parts)})"
+
+
 def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
            probe_epochs: int = ProbeConfig.epochs, heads: Sequence[str] = ("adam",),
-           ledger_root: str | None = None) -> str:
+           ledger_root: str | None = None, overrides: Sequence[str] = ()) -> str:
     """Aggregate every variant, write the PNG(s) and the Markdown table; return the table.
 
     The figures and comparisons are those of the first of ``heads``; every other head
@@ -337,7 +365,10 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         results = [{**r, "seed": s} for s in seeds
                    for r in _probe_results(run_dir(exp_dir, v, s), probe, ledger_root)]
         curves[v.name] = aggregate(results)
-    lines = [f"# {spec.title}", "",
+    title = heading(spec, overrides)
+    changed = ([f"Settings changed from the presets: {', '.join(f'`{o}`' for o in overrides)}.",
+                ""] if overrides else [])
+    lines = [f"# {title}", "", *changed,
              f"Linear probe, `{protocol}` protocol, `{probe.head}` head, seeds {list(seeds)}; "
              "accuracy (%) at the last "
              "checkpoint, mean ± sample std across seeds [t-based 95 % confidence interval of the "
@@ -361,20 +392,20 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         for v in spec.variants:
             if curves[v.name]:
                 rows.setdefault(v.family, {})[v.width] = curves[v.name][max(curves[v.name])]
-        plots.plot_width_ablation(rows, png, spec.title)
+        plots.plot_width_ablation(rows, png, title)
     elif spec.kind == "training":
         folders = [run_dir(exp_dir, spec.variants[0], s) for s in seeds]
         panels = {"NT-Xent loss": _csv_series(folders, "metrics.csv", "loss")}
         for key, label in (("hs_distance", "D_HS"), ("tr_rho2", "tr ρ²"),
                            ("tr_sigma2", "tr σ²"), ("tr_rho_sigma", "tr ρσ")):
             panels[label] = _csv_series(folders, "hilbert_schmidt.csv", key)
-        plots.plot_training_panels(panels, png, spec.title)
+        plots.plot_training_panels(panels, png, title)
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_probe.png"),
-                                   spec.title)
+                                   title)
     elif spec.kind == "curves":
-        plots.plot_accuracy_curves(curves, png, spec.title, paper=spec.paper)
+        plots.plot_accuracy_curves(curves, png, title, paper=spec.paper)
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_best.png"),
-                                   spec.title, key="best", paper=spec.paper)
+                                   title, key="best", paper=spec.paper)
     comparisons = []
     extra: dict[str, Any] = {}
     if spec.kind == "controls":
@@ -387,10 +418,10 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         section, extra["controls"] = controls.controls_lines(results,
                                                              [v.name for v in spec.variants])
         lines += section
-        plots.plot_controls(extra["controls"], png, spec.title)
+        plots.plot_controls(extra["controls"], png, title)
     if spec.kind in ("curves", "controls"):
         for key in ("final", "best"):
-            rows = compare(curves, spec.paper, key=key)
+            rows = compare(curves, spec.paper, key=key, every_checkpoint=spec.every_checkpoint)
             comparisons += rows
             lines += comparison_lines(rows)
         lines += checkpoint_lines(curves)
@@ -457,7 +488,6 @@ def _main(argv: Sequence[str] | None) -> int:
         raise config_lib.ConfigError(
             f"--variants {unknown} are not in {args.spec}; choose from {names}.")
     check_identity(spec, args.overrides)
-    sweep.check_data_dir(args.data_dir)
     if args.executor == "ray":
         sweep.check_address(args.address)
     jobs = [sweep.Job(f"{v.name} seed {s}", run_config(v, s, args.overrides),
@@ -482,7 +512,7 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"{outcome.done} of {outcome.total} {what} done in "
                   f"{time.perf_counter() - start:.0f}s{kept}")
         print(report(args.spec, args.out, seeds, args.protocol, args.probe_epochs,
-                     [p.head for p in probe], args.ledger))
+                     [p.head for p in probe], args.ledger, args.overrides))
     print(f"written: {os.path.abspath(args.out)}/{args.spec}.md and .png")
     if outcome is not None and outcome.failed:
         print(sweep.failure_line("train.experiment", outcome), file=sys.stderr)

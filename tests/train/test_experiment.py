@@ -55,6 +55,17 @@ def test_report_writes_table_and_plot(tmp_path):
             "45.50 ± 0.71") in table
     assert (tmp_path / "fig5.png").stat().st_size > 1000
     assert (tmp_path / "fig5.md").read_text() == table
+    assert table.startswith("# Fig. 5: quantum vs classical representation network (W=8, L=2, "
+                            "5 classes, 176 batches of 256)")
+
+
+def test_the_report_title_follows_the_overrides(tmp_path):
+    """Hostile case: the title said W=8 after --set model.width=2, and named no overrides."""
+    overrides = ["model.width=2", "data.classes=3"]
+    table = experiment.report("fig5", str(tmp_path), [0], "cached", overrides=overrides)
+    assert table.startswith("# Fig. 5: quantum vs classical representation network (W=2, L=2, "
+                            "3 classes, 176 batches of 256)")
+    assert "Settings changed from the presets: `model.width=2`, `data.classes=3`." in table
 
 
 def test_every_spec_names_existing_presets_and_valid_overrides():
@@ -152,3 +163,22 @@ def test_controls_report_pairs_counts_tails_and_states_verdicts(tmp_path):
     assert data["heads"] == ["adam", "lbfgs"]
     ring = data["controls"]["adam"]["quantum_ring_product"]["vs_ring"]
     assert ring["n"] == 5 and abs(ring["difference"] - 0.001) < 1e-9
+
+
+def test_the_longer_spec_compares_its_arms_at_every_checkpoint(tmp_path):
+    """Issue 23: does the gap grow, stay or close from batch 176 to 485?"""
+    spec = experiment.SPECS["longer"]
+    configs = [experiment.run_config(v, 0) for v in spec.variants]
+    assert [c.train.steps for c in configs] == [485, 485]
+    assert [c.train.save_every for c in configs] == [176, 176]  # checkpoints 176, 352, 485
+    for variant, base in zip(spec.variants, (0.46, 0.43)):
+        for seed in (0, 1):
+            folder = tmp_path / "runs" / variant.name / f"seed-{seed}" / "probe" / "cached"
+            os.makedirs(folder)
+            for step, gain in ((176, 0.0), (352, 0.01), (485, 0.02)):
+                with open(folder / f"step-{step:05d}.json", "w") as f:
+                    json.dump(_result(step, base + gain + 0.01 * seed, base + 0.03), f)
+    table = experiment.report("longer", str(tmp_path), [0, 1], "cached")
+    assert "(every common checkpoint, final epoch)" in table
+    for step in (176, 352, 485):
+        assert f"| quantum_485 − classical_485 | {step} | +3.00 |" in table
