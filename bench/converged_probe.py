@@ -10,6 +10,7 @@ both low points to a worse representation. Nothing is written to the run folders
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,7 +38,7 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--run", required=True, nargs="+", metavar="RUN_DIR",
                         help="pretrained run folders (same data settings)")
     parser.add_argument("--checkpoint", default="latest", help="a step, or latest (default)")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
+    cli.add_data_dir(parser, os.environ, "the run's")
     return parser
 
 
@@ -47,6 +48,7 @@ def _main(argv: Sequence[str] | None) -> int:
     for run in args.run:
         config = rundir.read_config(run)
         chosen.append((run, config, cli.one_checkpoint(run, args.checkpoint)))
+    cli.load_tensorflow()
     from models.probe import (feature_engine, features, load_encoder,  # noqa: PLC0415
                               run_splits, split_arrays)
 

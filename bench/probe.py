@@ -14,6 +14,7 @@ checkpoints of a run). Nothing is written to the run folder.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--keras", action="store_true",
                         help="also measure the Model.fit path on the run's own engine (the "
                              "probe before issue 12) and print the ratios")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
+    cli.add_data_dir(parser, os.environ, "the run's")
     return parser
 
 
@@ -44,6 +45,7 @@ def _main(argv: Sequence[str] | None) -> int:
     config = rundir.read_config(args.run)
     step = cli.one_checkpoint(args.run, args.checkpoint)
 
+    cli.load_tensorflow()
     import tf_keras  # noqa: PLC0415 - TensorFlow loads only now
 
     from bench.machine import describe  # noqa: PLC0415

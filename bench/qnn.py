@@ -167,6 +167,7 @@ def _main(argv: Sequence[str] | None) -> int:
             check_options(**{**_DEFAULTS, **MODES[mode]}, ansatz=args.ansatz, layers=args.layers)
         except ConfigError as err:
             raise ConfigError(f"mode {mode}: {err}") from None
+    cli.load_tensorflow()
     print(describe(), flush=True)
     rows = run(args.width, args.batch, args.layers, args.ansatz, args.modes, args.repeats,
                args.baseline_max_width)

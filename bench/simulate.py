@@ -75,6 +75,7 @@ def build_parser() -> cli.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    cli.load_tensorflow()
     import numpy as np  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
     import tensorflow_quantum as tfq  # noqa: PLC0415

@@ -95,6 +95,23 @@ def _service_error(name: str, err: BaseException, token: str | None) -> DeviceEr
     return DeviceError(text)
 
 
+def check_instance(instance: str | None) -> None:
+    """Refuse an ``--instance`` CRN that qiskit-ibm-runtime cannot parse.
+
+    The service reads the region from the CRN's sixth field; a shorter CRN made it fail
+    inside its own parser (``'NoneType' object has no attribute 'group'``) before any
+    request, which read as if IBM Quantum had refused the account.
+
+    Raises:
+        ConfigError: ``instance`` starts with ``crn:`` but is not a complete CRN.
+    """
+    if instance is not None and instance.startswith("crn:") and instance.count(":") < 9:
+        raise ConfigError(
+            f"--instance {instance!r} is not a complete IBM Cloud CRN (crn:v1:bluemix:public:"
+            "quantum-computing:REGION:a/ACCOUNT:INSTANCE::, ten fields); copy it from the "
+            "instance's page on IBM Cloud, or give the instance's name.")
+
+
 def get_backend(
     name: str,
     *,
@@ -135,6 +152,7 @@ def get_backend(
         return cls()
     if not key.startswith(REAL_PREFIXES):
         raise ConfigError(f"unknown backend {name!r}; expected {_options_text()}.")
+    check_instance(instance)
     try:
         service = QiskitRuntimeService(channel=channel, token=token, instance=instance)
     except AccountNotFoundError:

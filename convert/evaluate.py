@@ -131,7 +131,7 @@ def build_parser() -> cli.ArgumentParser:
                         help="which probe's trained head classifies (default cached)")
     parser.add_argument("--seed", type=cli.non_negative_int, default=0,
                         help="seed of the image sample, the transpiler and fake-device noise")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
+    cli.add_data_dir(parser, os.environ, "the run's")
     parser.add_argument("--instance", help="IBM Cloud instance (default: the saved account's)")
     parser.add_argument("--channel", help="Qiskit Runtime channel (default: the saved account's)")
     parser.add_argument("--out", required=True, metavar="DIR",
@@ -141,8 +141,12 @@ def build_parser() -> cli.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    from convert.backends import check_instance  # noqa: PLC0415 - Qiskit only past --help
+
+    check_instance(args.instance)
     rundir.read_config(args.run)
     step = cli.one_checkpoint(args.run, args.checkpoint)
+    cli.load_tensorflow()
     summary = evaluate(args.run, step, args.backend, args.images, args.shots,
                        args.recompile, args.out, args.protocol, args.seed, args.data_dir,
                        token=os.environ.get("QISKIT_IBM_TOKEN"), instance=args.instance,

@@ -25,7 +25,7 @@ from tfq_ssl import rundir
 from tfq_ssl.augment import make_augment
 from tfq_ssl.callbacks import BatchLogger, HilbertSchmidtLogger, StepCheckpoint
 from tfq_ssl.config import RunConfig
-from tfq_ssl.data import load_cifar10, pretraining_dataset
+from tfq_ssl.data import check_available, load_cifar10, pretraining_dataset
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,19 @@ def training_data(config: RunConfig, skip_batches: int = 0) -> tf.data.Dataset:
     )
 
 
+class _SlowSavePointsExpected(logging.Filter):
+    """Drops Keras' "Callback method ... is slow compared to the batch time" warning.
+
+    Keras times the batch hooks of the first five steps against the steps themselves;
+    ours write a checkpoint and the Hilbert–Schmidt metrics at save points, which takes
+    longer than a step by design (a resume near a save point, or a short save_every,
+    put one among those five), so the warning said nothing the run could act on.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "is slow compared to the batch time" not in record.getMessage()
+
+
 def _result(run_dir: str, state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "checkpoints": rundir.list_checkpoints(run_dir), "run_dir": run_dir}
 
@@ -61,13 +74,16 @@ def _result(run_dir: str, state: dict[str, Any]) -> dict[str, Any]:
 def _finished(run_dir: str, steps: int) -> dict[str, Any]:
     """The result of a run found finished; its record is rewritten only if it is off.
 
-    A finished run needs no resume state: it is removed (after the record is written).
+    A finished run keeps the resume state of its last step (a lost final checkpoint
+    is rewritten from it); older ones are removed, after the record is written.
     """
     state = rundir.read_state(run_dir)
-    if not (state.get("done") and state.get("steps") == steps):
-        state = {**state, "done": True, "steps": steps}
+    if not (state.get("done") and state.get("steps") == steps and "seconds" in state):
+        # A lost record's training time is the sum of the logged step times.
+        seconds = state.get("seconds", rundir.logged_seconds(run_dir))
+        state = {**state, "done": True, "steps": steps, "seconds": seconds}
         rundir.write_state(run_dir, state)
-    rundir.drop_resume_states(run_dir)
+    rundir.drop_resume_states(run_dir, keep=steps)
     return _result(run_dir, state)
 
 
@@ -102,12 +118,25 @@ def pretrain(
     """
     config_lib.check_run(config)
     total = config.train.steps
+    if dataset is None:  # before anything is written: a bad data location leaves no folder
+        check_available(data_dir=config.data.data_dir, download=config.data.download)
     with rundir.locked(run_dir):
         rundir.prepare(config, run_dir)
         point = rundir.resume_point(run_dir, total)
+        damage = rundir.log_damage(run_dir)
+        if point.step >= total and point.state is None:
+            if damage is not None:
+                log.warning(
+                    "%s. The run is finished and its checkpoints and probe results are "
+                    "intact, but its log rows after step %d are lost; retraining with "
+                    "its config.json into a new folder recomputes them.",
+                    damage.describe(), damage.last_good_step)
+            return _finished(run_dir, point.step)
+        if damage is not None and damage.last_good_step < point.step:
+            point = rundir.resume_point(run_dir, total, at_most=max(damage.last_good_step, 0))
+            log.warning("%s; the run resumes from step %d, before it, and recomputes the "
+                        "steps and rows after.", damage.describe(), point.step)
         start = point.step
-        if start >= total and point.state is None:
-            return _finished(run_dir, start)
         if start:
             log.info("resuming %s from step %d of %d", run_dir, start, total)
 
@@ -158,8 +187,13 @@ def pretrain(
                 os.path.join(run_dir, rundir.HS_FILE), writer, total))
         run_callbacks.append(saver)
         began = time.perf_counter()
-        model.fit(dataset, epochs=1, steps_per_epoch=total - start,
-                  callbacks=run_callbacks + list(callbacks or []), verbose=verbose)
+        quiet = _SlowSavePointsExpected()
+        tf.get_logger().addFilter(quiet)
+        try:
+            model.fit(dataset, epochs=1, steps_per_epoch=total - start,
+                      callbacks=run_callbacks + list(callbacks or []), verbose=verbose)
+        finally:
+            tf.get_logger().removeFilter(quiet)
         writer.flush()
         steps = int(model.optimizer.iterations.numpy())
         if steps < total:  # the stream ran dry
@@ -168,5 +202,5 @@ def pretrain(
         state = {"done": True, "steps": steps,
                  "seconds": round(previous + time.perf_counter() - began, 2)}
         rundir.write_state(run_dir, state)
-        rundir.drop_resume_states(run_dir)
+        rundir.drop_resume_states(run_dir, keep=steps)
         return _result(run_dir, state)

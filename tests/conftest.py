@@ -21,3 +21,10 @@ tf.config.experimental.enable_op_determinism()
 def _seed_everything():
     tf_keras.utils.set_random_seed(SEED)  # python, numpy and tensorflow
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_data_dir_from_the_environment(monkeypatch):
+    """Entry points take ``$TFDS_DATA_DIR`` as ``--data-dir``'s default; a developer's
+    own setting must not steer tests (and their children) to other data."""
+    monkeypatch.delenv("TFDS_DATA_DIR", raising=False)

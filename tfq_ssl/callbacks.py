@@ -73,7 +73,7 @@ class BatchLogger(tf_keras.callbacks.Callback):
 
     def __init__(self, csv_path: str, writer: tf.summary.SummaryWriter) -> None:
         super().__init__()
-        self._csv = rundir.StepCSV(csv_path, self.FIELDS)
+        self._csv = rundir.StepCSV(csv_path, self.FIELDS, consecutive=True)
         self._writer = writer
         self._start = 0.0
 
@@ -162,3 +162,29 @@ class HilbertSchmidtLogger(tf_keras.callbacks.Callback):
         step = int(self.model.optimizer.iterations.numpy())
         if step % self._every == 0 or step == self._total:
             self._log(step)
+
+
+class StopWhenInterrupted(tf_keras.callbacks.Callback):
+    """Raises ``KeyboardInterrupt`` after a step once ``interrupted`` is set.
+
+    A Ctrl-C that lands while Python runs a garbage-collection callback (TensorFlow
+    registers one) is reported as "Exception ignored" and swallowed; the signal
+    handler's flag survives it. Put last, so the step's rows and checkpoint come first.
+
+    Args:
+        interrupted: set by the process' SIGINT handler (``threading.Event``-like).
+    """
+
+    def __init__(self, interrupted: Any) -> None:
+        super().__init__()
+        self._interrupted = interrupted
+
+    def _check(self) -> None:
+        if self._interrupted.is_set():
+            raise KeyboardInterrupt
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._check()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._check()

@@ -11,14 +11,31 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from tfq_ssl.errors import ConfigError, UserError
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
 PROGRESS_LOGGERS = ("tfq_ssl", "models", "train", "convert", "bench")
+
+# Set by Ctrl-C during :func:`run`, also where the KeyboardInterrupt it raises is
+# swallowed (Python ignores exceptions in garbage-collection callbacks, and TensorFlow
+# has one): long loops check it (``callbacks.StopWhenInterrupted``), and ``run``
+# reports the interrupt even if ``main`` ran on to its end.
+interrupted = threading.Event()
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    interrupted.set()
+    raise KeyboardInterrupt
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -74,6 +91,78 @@ def non_negative_float(text: str) -> float:
 non_negative_float.__name__ = "number >= 0"
 
 
+# What TensorFlow 2.18 writes to the terminal as it loads on any machine, whatever
+# TF_CPP_MIN_LOG_LEVEL says: its CUDA plugins register twice (three "Unable to register
+# ... factory" errors and absl's note that precedes them), and the CPU-feature notice.
+_BENIGN_STARTUP = re.compile(
+    r"Unable to register (cuFFT|cuDNN|cuBLAS) factory|"
+    r"All log messages before absl::InitializeLog\(\) is called|"
+    r"This TensorFlow binary is optimized to use available CPU|"
+    r"To enable the following instructions: .* rebuild TensorFlow|"
+    r"Could not find cuda drivers on your machine, GPU will not be used")
+# cuInit fails wherever there is no NVIDIA driver; where there is one (its device node
+# exists), the failure is news: the GPU will not be used, and it is shown.
+_NO_DRIVER = re.compile(r"failed call to cuInit")
+
+
+def load_tensorflow() -> Any:
+    """Import TensorFlow (and look for its devices) with its known-benign startup lines
+    held back; every other line it writes is shown, after it has loaded.
+
+    Entry points call this where they first need TensorFlow, so the one line a user
+    should read is not the last of eight. A GPU stays visible: only the
+    missing-driver error is dropped, and only on a machine without an NVIDIA driver.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import tensorflow as tf  # noqa: PLC0415
+
+            tf.config.list_physical_devices()  # where CUDA initialises, and says so
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            shown = [line for line in capture.read().decode(errors="replace").splitlines()
+                     if not _BENIGN_STARTUP.search(line)
+                     and not (_NO_DRIVER.search(line) and not os.path.exists("/dev/nvidiactl"))]
+            if shown:
+                print("\n".join(shown), file=sys.stderr, flush=True)
+    return tf
+
+
+def data_directory(text: str) -> str:
+    """``argparse`` type: a TFDS data directory that exists (a URL such as ``gs://`` is
+    left to TFDS)."""
+    import os  # noqa: PLC0415
+
+    if "://" not in text and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a folder; give a TensorFlow Datasets directory (one that "
+            "holds cifar10/, or an empty one to download into)")
+    return text
+
+
+data_directory.__name__ = "data directory"
+
+
+def add_data_dir(parser: argparse.ArgumentParser, environ: Mapping[str, str],
+                 default: str = "the run's") -> None:
+    """The ``--data-dir`` option, checked at once; ``$TFDS_DATA_DIR`` (in the given
+    ``environ``) is its default, so it, too, wins over a run's stored location.
+
+    Args:
+        default: what an unset option and environment mean, for the help text.
+    """
+    env = environ.get("TFDS_DATA_DIR") or None
+    parser.add_argument("--data-dir", metavar="DIR", type=data_directory, default=env,
+                        help=f"TFDS data directory (default: $TFDS_DATA_DIR, else {default})")
+
+
 def one_checkpoint(run_dir: str, spec: str) -> int:
     """The step that a ``--checkpoint STEP|latest`` option names in ``run_dir``.
 
@@ -114,8 +203,16 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     for name in PROGRESS_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO)
+    interrupted.clear()
     try:
-        return main(argv)
+        previous = signal.signal(signal.SIGINT, _on_sigint)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        status = main(argv)
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        return status
     except SystemExit as done:  # argparse: --help (0) or a bad option (2, already printed)
         return done.code if isinstance(done.code, int) else USAGE_ERROR
     # Not ValueError: TensorFlow, NumPy and our own code raise it for bugs, whose
@@ -127,6 +224,9 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; rerun the same command to resume.", file=sys.stderr)
         return INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def one_line(err: BaseException) -> str:

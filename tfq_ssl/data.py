@@ -147,6 +147,17 @@ def _load_raw(split: str, data_dir: str | None, download: bool, decoders=None) -
         raise _unavailable(data_dir, f"{how} (cause: {cause})") from err
 
 
+def check_available(*, data_dir: str | None = None, download: bool = True) -> None:
+    """Make sure CIFAR-10 can be loaded (downloading it if allowed and missing), so a
+    caller can fail before it writes anything.
+
+    Raises:
+        DatasetUnavailableError: the data is absent and cannot be downloaded.
+    """
+    if not _is_prepared(data_dir):
+        _load_raw("train", data_dir, download)
+
+
 def load_cifar10(
     split: str,
     *,

@@ -6,7 +6,8 @@ A pretraining run folder holds::
     checkpoints/step-NNNNN.* the model's weights every ``save_every`` steps and at the
                              last step (what probes and the converter load); atomic
     checkpoints/resume/step-NNNNN.*  weights and optimiser state of the newest save
-                             point, what a resume loads; removed when the run is done
+                             point, what a resume loads (a finished run keeps its
+                             last: a lost final checkpoint is rewritten from it)
     metrics.csv              one row per step: loss, contrastive accuracy, seconds
     hilbert_schmidt.csv      quantum runs: Hilbert–Schmidt metrics at checkpoints
     state.json               record of the finished run (steps, seconds)
@@ -168,14 +169,26 @@ def read_config(run_dir: str) -> RunConfig:
         ) from None
 
 
+def without_data_dir(config: RunConfig) -> RunConfig:
+    """``config`` with no data location: where the data lives is not part of a run."""
+    return dataclasses.replace(config, data=dataclasses.replace(config.data, data_dir=None))
+
+
 def prepare(config: RunConfig, run_dir: str) -> None:
-    """Create the run folder and save the config; refuse a folder of another run."""
+    """Create the run folder and save the config; refuse a folder of another run.
+
+    A rerun may move the data: a ``data.data_dir`` given now replaces the stored one
+    (``None``, TFDS' default, keeps it), so later commands find the data where it is.
+    """
     os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), exist_ok=True)
     if is_run_folder(run_dir):
         existing = read_config(run_dir)
-        # Where the data lives is not part of the experiment: a resume may move it.
-        same_data = dataclasses.replace(existing.data, data_dir=config.data.data_dir)
-        existing = dataclasses.replace(existing, data=same_data)
+        moved = config.data.data_dir not in (None, existing.data.data_dir)
+        if moved:
+            config_lib.save_json(config, config_path(run_dir))
+            log.info("%s: the data location is now %r (was %r).", run_dir,
+                     config.data.data_dir, existing.data.data_dir)
+        existing, config = without_data_dir(existing), without_data_dir(config)
         if existing != config:
             old, new = _flat(config_lib.to_dict(existing)), _flat(config_lib.to_dict(config))
             diff = ", ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now"
@@ -314,12 +327,15 @@ def save_resume_state(model: Any, run_dir: str, step: int) -> str:
 
 
 def drop_resume_states(run_dir: str, keep: int | None = None) -> None:
-    """Remove every resume state but ``keep``'s (all of them for ``None``: a done run)."""
+    """Remove every resume state but ``keep``'s (all of them for ``None``), and the
+    resume folder if that leaves it empty."""
     for step in list_resume_states(run_dir):
         if step != keep:
             for path in _files(resume_prefix(run_dir, step))[::-1]:  # .index first
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(path)
+    with contextlib.suppress(OSError):  # not empty, or absent
+        os.rmdir(os.path.join(run_dir, CHECKPOINT_DIR, RESUME_DIR))
 
 
 def clean_partial_checkpoints(run_dir: str) -> None:
@@ -394,9 +410,9 @@ class ResumePoint:
     state: str | None
 
 
-def _good_checkpoints(run_dir: str) -> list[int]:
+def _good_checkpoints(run_dir: str) -> tuple[list[int], int | None]:
     """Weights checkpoints in order, up to the first that does not load (moved aside
-    to ``corrupt/``, and every later one to ``superseded/``)."""
+    to ``corrupt/``, and every later one to ``superseded/``); and that one's step."""
     steps = list_checkpoints(run_dir)
     for n, step in enumerate(steps):
         try:
@@ -407,14 +423,18 @@ def _good_checkpoints(run_dir: str) -> list[int]:
                 _move_aside(run_dir, later, SUPERSEDED_DIR)
             log.warning("%s; moved to %s%s.", err, where,
                         f" (later checkpoints moved to {SUPERSEDED_DIR}/)" if steps[n + 1:] else "")
-            return steps[:n]
-    return steps
+            return steps[:n], step
+    return steps, None
 
 
-def _good_resume_state(run_dir: str) -> int | None:
-    """The newest resume state that loads; corrupt ones are moved to ``corrupt/``."""
+def _good_resume_state(run_dir: str, at_most: int | None = None) -> int | None:
+    """The newest resume state that loads, at step ``at_most`` or before; corrupt ones
+    are moved to ``corrupt/``, later ones to ``superseded/``."""
     for step in reversed(list_resume_states(run_dir)):
         prefix = resume_prefix(run_dir, step)
+        if at_most is not None and step > at_most:
+            _move_aside(run_dir, step, SUPERSEDED_DIR, prefix)
+            continue
         try:
             verify_checkpoint(prefix)
             return step
@@ -424,7 +444,7 @@ def _good_resume_state(run_dir: str) -> int | None:
     return None
 
 
-def resume_point(run_dir: str, total_steps: int) -> ResumePoint:
+def resume_point(run_dir: str, total_steps: int, at_most: int | None = None) -> ResumePoint:
     """Where a run of ``total_steps`` continues, after setting aside what does not load.
 
     A finished run (a loadable checkpoint at ``total_steps``) continues nowhere. Else the
@@ -432,25 +452,59 @@ def resume_point(run_dir: str, total_steps: int) -> ResumePoint:
     states existed, the newest checkpoint with optimiser state is. Checkpoints past
     the point are moved to ``checkpoints/superseded/`` (never deleted), since training
     redoes those steps; a corrupt file goes to ``checkpoints/corrupt/``.
+
+    Args:
+        at_most: continue from this step or earlier, finished or not (the steps after
+            it are redone: their log rows are damaged). Resume states past it are
+            moved to ``superseded/`` too.
     """
     clean_partial_checkpoints(run_dir)
-    good = _good_checkpoints(run_dir)
-    if good and good[-1] >= total_steps:
+    good, lost = _good_checkpoints(run_dir)
+    if at_most is None and good and good[-1] >= total_steps:
         return ResumePoint(good[-1], None)
-    state = _good_resume_state(run_dir)
-    if state is None and good and has_optimizer_state(checkpoint_prefix(run_dir, good[-1])):
-        return ResumePoint(good[-1], checkpoint_prefix(run_dir, good[-1]))
-    step = state or 0
+    if lost is not None:  # a resume state past the lost checkpoint would not redo it
+        at_most = lost if at_most is None else min(at_most, lost)
+    state = _good_resume_state(run_dir, at_most)
+    older = [s for s in good if at_most is None or s <= at_most]
+    if state is None and older and has_optimizer_state(checkpoint_prefix(run_dir, older[-1])):
+        state_prefix = checkpoint_prefix(run_dir, older[-1])
+        step = older[-1]
+    else:
+        step = state or 0
+        state_prefix = resume_prefix(run_dir, step) if state else None
     later = [s for s in good if s > step]
     for s in later:
         _move_aside(run_dir, s, SUPERSEDED_DIR)
     if later:
-        log.warning("checkpoints %s are past the newest resume state (step %d); moved to "
-                    "%s/ and recomputed.", later, step, SUPERSEDED_DIR)
-    return ResumePoint(step, resume_prefix(run_dir, step) if state else None)
+        log.warning("checkpoints %s are past the point the run resumes from (step %d); "
+                    "moved to %s/ and recomputed.", later, step, SUPERSEDED_DIR)
+    return ResumePoint(step, state_prefix)
 
 
 # ---------------------------------------------------------------- step logs
+
+@dataclasses.dataclass(frozen=True)
+class LogDamage:
+    """The first damaged line of a step log.
+
+    Attributes:
+        path: the file.
+        line: its line number (1 is the header).
+        text: the line as found (``""`` for a missing row).
+        last_good_step: the step of the last sound row before it (-1, or 0 for a
+            log of steps 1, 2, ...: none).
+    """
+
+    path: str
+    line: int
+    text: str
+    last_good_step: int
+
+    def describe(self) -> str:
+        what = (f"line {self.line} is garbled ({self.text[:60]!r})" if self.text
+                else f"the rows after step {self.last_good_step} are missing")
+        return f"{self.path}: {what}"
+
 
 class StepCSV:
     """A CSV file of rows keyed by ``step``, appended to across resumes.
@@ -458,11 +512,39 @@ class StepCSV:
     Args:
         path: the file.
         fields: columns after ``step``.
+        consecutive: rows are steps 1, 2, 3, ... (a gap is damage too).
     """
 
-    def __init__(self, path: str, fields: Sequence[str]) -> None:
+    def __init__(self, path: str, fields: Sequence[str], consecutive: bool = False) -> None:
         self.path = path
         self.fields = ["step", *fields]
+        self.consecutive = consecutive
+
+    def _read(self) -> tuple[list[dict[str, str]], LogDamage | None, bool]:
+        """The sound rows before the first damaged line, that damage, and whether the
+        damage is only a torn last line (what a kill mid-write leaves)."""
+        if not os.path.exists(self.path):
+            return [], None, False
+        with open(self.path, newline="", errors="replace") as f:
+            lines = f.read().splitlines()
+        rows: list[dict[str, str]] = []
+        last = 0 if self.consecutive else -1  # consecutive logs start at step 1
+        for n, row in enumerate(csv.DictReader(lines), start=2):
+            try:
+                step = int(row["step"])
+                if None in row.values() or None in row:
+                    raise ValueError("wrong number of columns")
+                if self.consecutive and step != last + 1:
+                    raise ValueError("out of order")
+            except (KeyError, TypeError, ValueError):
+                return rows, LogDamage(self.path, n, lines[n - 1], last), n == len(lines)
+            rows.append(row)
+            last = step
+        return rows, None, False
+
+    def damage(self) -> LogDamage | None:
+        """The first garbled, torn or out-of-order line, if any."""
+        return self._read()[1]
 
     def rows(self) -> list[dict[str, str]]:
         """Every row; a torn last line (a kill mid-write) is dropped.
@@ -470,32 +552,23 @@ class StepCSV:
         Raises:
             CorruptFileError: any other line is garbled (names the line).
         """
-        if not os.path.exists(self.path):
-            return []
-        with open(self.path, newline="") as f:
-            lines = f.read().splitlines()
-        rows = []
-        for n, row in enumerate(csv.DictReader(lines), start=2):
-            try:
-                int(row["step"])
-                if None in row.values() or None in row:
-                    raise ValueError("wrong number of columns")
-            except (KeyError, TypeError, ValueError):
-                if n == len(lines):
-                    break
-                raise CorruptFileError(
-                    f"{self.path}: line {n} is garbled ({lines[n - 1][:60]!r}); delete that "
-                    "line (training redoes steps whose rows are missing only after the last "
-                    "checkpoint) and rerun."
-                ) from None
-            rows.append(row)
+        rows, damage, torn = self._read()
+        if damage is not None and not torn:
+            raise CorruptFileError(
+                f"{damage.describe()}. Rerunning train.pretrain on the run recomputes an "
+                "unfinished run's steps from there; a finished run keeps its checkpoints "
+                "and probes, and only a retraining into a new folder recomputes its rows.")
         return rows
 
     def truncate_after(self, step: int) -> None:
         """Drop rows past ``step`` (they belong to steps a resume will redo)."""
         if not os.path.exists(self.path):
             return
-        rows = [r for r in self.rows() if int(r["step"]) <= step]
+        rows, damage, _ = self._read()
+        if damage is not None and damage.last_good_step < step:
+            raise CorruptFileError(f"{damage.describe()}; the rows up to step {step} are "
+                                   "needed (resume from before the damage).")
+        rows = [r for r in rows if int(r["step"]) <= step]
         tmp = f"{self.path}.tmp-{os.getpid()}"
         with open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
@@ -511,6 +584,25 @@ class StepCSV:
                 writer.writeheader()
             writer.writerow(row)
             f.flush()
+
+
+def log_damage(run_dir: str) -> LogDamage | None:
+    """The earliest damage in the run's step logs (``metrics.csv``, one row per step,
+    and ``hilbert_schmidt.csv``), if any."""
+    found = [StepCSV(os.path.join(run_dir, name), (), consecutive).damage()
+             for name, consecutive in ((METRICS_FILE, True), (HS_FILE, False))]
+    found = [d for d in found if d is not None]
+    return min(found, key=lambda d: d.last_good_step) if found else None
+
+
+def logged_seconds(run_dir: str) -> float:
+    """The training time the run's ``metrics.csv`` records (the sum of its step times)."""
+    rows, _, _ = StepCSV(os.path.join(run_dir, METRICS_FILE), ())._read()
+    total = 0.0
+    for row in rows:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            total += float(row["seconds"])
+    return round(total, 2)
 
 
 # ---------------------------------------------------------------- probe results

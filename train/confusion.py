@@ -30,7 +30,7 @@ def build_parser() -> cli.ArgumentParser:
                         help="random test images (default 900, as the paper)")
     parser.add_argument("--seed", type=cli.non_negative_int, default=0,
                         help="seed of the image sample")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
+    cli.add_data_dir(parser, os.environ, "the run's")
     parser.add_argument("--out", metavar="PNG",
                         help="PNG path (default RUN/probe/PROTOCOL/confusion-STEP.png)")
     return parser
@@ -44,6 +44,7 @@ def _main(argv: Sequence[str] | None) -> int:
     kernel, bias = rundir.read_head_file(head)
     folder = os.path.dirname(head)
 
+    cli.load_tensorflow()
     from models.probe import (class_names, confusion_matrix, load_encoder,  # noqa: PLC0415
                               sample_test_images)
     from tfq_ssl import plots  # noqa: PLC0415

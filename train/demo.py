@@ -35,7 +35,7 @@ def build_parser() -> cli.ArgumentParser:
                         help="run folder (default runs/demo; rerun to resume)")
     parser.add_argument("--preset", default="paper_5class_quantum", help="pretraining preset")
     parser.add_argument("--steps", type=cli.positive_int, default=39, help="pretraining batches")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
+    cli.add_data_dir(parser, os.environ, "TFDS' own")
     return parser
 
 

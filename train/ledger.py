@@ -35,10 +35,11 @@ def entry(root: str, variant: str, seed: int) -> str:
 
 def complete(folder: str, config: RunConfig, probes: Sequence[ProbeConfig],
              steps: Sequence[int]) -> bool:
-    """Whether the ledger entry holds ``config`` (exactly) and every probe result."""
+    """Whether the ledger entry holds ``config`` (but for where its data lived) and every
+    probe result."""
     if not os.path.exists(rundir.config_path(folder)):
         return False
-    if config_lib.to_dict(rundir.read_config(folder)) != config_lib.to_dict(config):
+    if rundir.read_config(folder) != rundir.without_data_dir(config):
         return False
     return all(rundir.read_probe_result(folder, p, s) is not None for p in probes for s in steps)
 
@@ -67,8 +68,13 @@ def store(run_folder: str, folder: str, probes: Sequence[ProbeConfig],
                     f"{run_folder} has no {rundir.probe_key(p)} probe of step {s}.")
             result = rundir.probe_result_path(run_folder, p, s)
             wanted += [result, rundir.probe_head_path(run_folder, p, s)]
-    wanted += [os.path.join(run_folder, name) for name in RUN_FILES]
-    # Results before the config: an entry with a config is a complete one.
-    for source in sorted(wanted, key=lambda path: path.endswith(rundir.CONFIG_FILE)):
+    wanted += [os.path.join(run_folder, name) for name in RUN_FILES
+               if name != rundir.CONFIG_FILE]
+    for source in wanted:
         if os.path.exists(source):
             _copy(source, os.path.join(folder, os.path.relpath(source, run_folder)))
+    # The config last (an entry with a config is a complete one), without the data
+    # location: that is one machine's path, not part of the result.
+    config = rundir.without_data_dir(rundir.read_config(run_folder))
+    os.makedirs(folder, exist_ok=True)
+    config_lib.save_json(config, rundir.config_path(folder))

@@ -64,8 +64,7 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help="a saved config.json to rerun")
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run folder (rerun the same command to resume)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="TFDS data directory (default: $TFDS_DATA_DIR or TFDS' own)")
+    cli.add_data_dir(parser, os.environ, "the stored one, else TFDS' own")
     parser.add_argument("--strategy", choices=("default", "mirrored"), default="default",
                         help="mirrored: tf.distribute.MirroredStrategy over all visible GPUs")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
@@ -81,12 +80,14 @@ def _main(argv: Sequence[str] | None) -> int:
     config = resolve_config(args.preset, args.config, args.data_dir, args.overrides)
     check_out_folder(args.out)
     # TensorFlow loads only now, so --help and config errors come back at once.
-    import tensorflow as tf  # noqa: PLC0415
+    tf = cli.load_tensorflow()
 
     from models.pretraining import pretrain  # noqa: PLC0415
+    from tfq_ssl.callbacks import StopWhenInterrupted  # noqa: PLC0415
 
     strategy = tf.distribute.MirroredStrategy() if args.strategy == "mirrored" else None
-    result = pretrain(config, args.out, strategy=strategy, verbose=args.verbose)
+    result = pretrain(config, args.out, strategy=strategy, verbose=args.verbose,
+                      callbacks=[StopWhenInterrupted(cli.interrupted)])
     print(json.dumps(result, indent=2))
     print(f"run folder: {os.path.abspath(args.out)}")
     return 0

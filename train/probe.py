@@ -46,7 +46,7 @@ def build_parser() -> cli.ArgumentParser:
                              "split's mean and std; lbfgs: logistic regression fitted to "
                              "convergence on standardised features (the last two: cached "
                              "protocol; each head stores its results under its own key)")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory (default: the run's)")
+    cli.add_data_dir(parser, os.environ, "the run's")
     return parser
 
 
@@ -58,6 +58,7 @@ def _main(argv: Sequence[str] | None) -> int:
         check_probe(probe)
     config = rundir.read_config(args.run)
     steps = list(dict.fromkeys(rundir.select_checkpoints(args.run, args.checkpoints)))
+    cli.load_tensorflow()
     from models.probe import probe_run, run_splits, split_arrays  # noqa: PLC0415 - TF loads now
 
     # Several heads share the decoded splits and each checkpoint's features.

@@ -98,7 +98,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head", dest="heads", nargs="+", default=["adam"], choices=HEADS,
                         help="probe heads, each stored and reported on its own (default adam, "
                              "the paper's; standardized and lbfgs need --protocol cached)")
-    parser.add_argument("--data-dir", metavar="DIR", help="TFDS data directory")
+    cli.add_data_dir(parser, os.environ, "each run's")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="override every run's config")
 
@@ -212,15 +212,6 @@ def check_address(address: str | None, timeout: float = 5.0) -> None:
         raise UserError(f"--address {address}: no Ray cluster answers there ({err}); start one "
                         "with `ray start --head`, or leave --address out to start a local "
                         "instance.") from None
-
-
-def check_data_dir(data_dir: str | None) -> None:
-    """A --data-dir must be an existing directory (TFDS would otherwise fail in every run,
-    after each has written its folder)."""
-    if data_dir is not None and not os.path.isdir(data_dir):
-        raise UserError(f"--data-dir {data_dir!r} is not a directory; pass a TensorFlow "
-                        "Datasets directory (one that holds cifar10/, or an empty one to "
-                        "download into).")
 
 
 def _interrupt(signum: int, frame: Any) -> None:

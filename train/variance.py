@@ -120,6 +120,7 @@ def _main(argv: Sequence[str] | None) -> int:
             print(sweep.failure_line("train.variance", outcome), file=sys.stderr)
             return 1
         step = jobs[0].probe_steps[-1]
+        cli.load_tensorflow()
         from models.probe import probe_run, run_splits, split_arrays  # noqa: PLC0415
 
         base = folders["base"]

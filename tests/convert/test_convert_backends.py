@@ -71,9 +71,9 @@ def test_missing_credentials_says_what_to_do(monkeypatch):
 def test_credentials_are_passed_through_and_never_echoed(monkeypatch):
     monkeypatch.setattr(backends, "QiskitRuntimeService", _FakeService)
     _FakeService.calls.clear()
-    backend = get_backend("ibm_test", token=SECRET, instance="crn:x", channel="ibm_cloud")
+    backend = get_backend("ibm_test", token=SECRET, instance="crn:v1:bluemix:public:quantum-computing:us-east:a/acct:inst::", channel="ibm_cloud")
     assert isinstance(backend, FakeParisV2)
-    assert _FakeService.calls == [{"channel": "ibm_cloud", "token": SECRET, "instance": "crn:x"}]
+    assert _FakeService.calls == [{"channel": "ibm_cloud", "token": SECRET, "instance": "crn:v1:bluemix:public:quantum-computing:us-east:a/acct:inst::"}]
     with pytest.raises(ConfigError, match="no backend 'ibm_nowhere'.*fake_paris") as info:
         get_backend("ibm_nowhere", token=SECRET)
     assert SECRET not in str(info.value)

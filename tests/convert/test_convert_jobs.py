@@ -13,7 +13,7 @@ import convert.device_eval as device_eval
 import convert.execute as execute
 from convert.device_eval import jobs_path_for, run_representation_on_backend
 from qiskit_ibm_runtime.fake_provider import FakeParisV2
-from tfq_ssl.errors import DeviceError
+from tfq_ssl.errors import ConfigError, DeviceError
 
 WIDTH, LAYERS = 3, 1
 
@@ -147,3 +147,20 @@ def test_refused_account_says_so_and_hides_the_token(monkeypatch):
     with pytest.raises(DeviceError, match="refused the account") as info:
         backends.get_backend("ibm_brisbane", token=token)
     assert token not in str(info.value)
+
+
+def test_a_malformed_instance_crn_is_named_before_the_service_is_asked(monkeypatch, capsys):
+    """Hostile case 11: qiskit-ibm-runtime's own CRN parser failed, read as a refusal."""
+    asked = []
+    monkeypatch.setattr(backends, "QiskitRuntimeService", lambda **kw: asked.append(kw))
+    with pytest.raises(ConfigError, match="not a complete IBM Cloud CRN"):
+        backends.get_backend("ibm_brisbane", token="t", instance="crn:v1:fake",
+                             channel="ibm_quantum_platform")
+    assert not asked
+    good = "crn:v1:bluemix:public:quantum-computing:us-east:a/abc:def::"
+    backends.check_instance(good)  # complete: passed on
+    backends.check_instance("my-instance")  # a name, not a CRN
+    from convert import evaluate
+    assert evaluate.main(["--run", "R", "--backend", "ibm_brisbane", "--out", "O",
+                          "--instance", "crn:v1:fake"]) == 2
+    assert "not a complete IBM Cloud CRN" in capsys.readouterr().err

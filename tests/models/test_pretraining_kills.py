@@ -92,7 +92,7 @@ def _assert_complete(run_dir):
         rundir.verify_checkpoint(prefix)
         assert not rundir.has_optimizer_state(prefix)  # weights only
     assert rundir.read_state(run_dir)["done"]
-    assert rundir.list_resume_states(run_dir) == []  # a done run keeps no optimiser state
+    assert rundir.list_resume_states(run_dir) == [4]  # a done run keeps only its last
 
 
 def test_the_write_sequence_is_rows_then_checkpoint(tmp_path, monkeypatch):

@@ -52,11 +52,13 @@ def test_a_stale_lock_of_a_killed_process_is_taken_over(tmp_path):
 
 
 def test_pretraining_into_a_locked_folder_is_refused_before_writing(tmp_path):
+    import tensorflow as tf
+
     from models.pretraining import pretrain
     holder = _hold_lock(tmp_path)
     try:
-        with pytest.raises(RunLockedError):
-            pretrain(tiny_config(), str(tmp_path), dataset=None, verbose=0)
+        with pytest.raises(RunLockedError):  # the batches are never reached
+            pretrain(tiny_config(), str(tmp_path), dataset=tf.data.Dataset.range(1), verbose=0)
     finally:
         holder.kill()
         holder.wait()

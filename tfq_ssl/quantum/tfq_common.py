@@ -14,6 +14,7 @@ import cirq
 import sympy
 import tensorflow as tf
 import tensorflow_quantum as tfq
+from tensorflow_quantum.core.ops import tfq_simulate_ops
 
 from tfq_ssl.quantum.circuits import readout_operators
 from tfq_ssl.quantum.executor import Executor
@@ -66,8 +67,11 @@ class TFQExecutor(Executor):
     def state(self, angles: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
         """Noise-free states ``(batch, 2**W)`` complex64 of ``pure_circuit`` (no gradient)."""
         batch = tf.shape(angles)[0]
-        states = tfq.get_state_op()(
+        # TFQ's own simulation op, not the ``tfq.get_state_op()`` wrapper: the wrapper
+        # turns its padded output ragged by masking the *real parts* cast to float32
+        # (tfq_utility_ops.padded_to_ragged), which logs a complex-to-float warning in
+        # every run. Every circuit here has the same W qubits, so nothing is padded.
+        return tfq_simulate_ops.tfq_simulate_state(
             tf.tile(self.pure_program, [batch]), self.symbol_names,
             self.symbol_values(angles, weights),
         )
-        return states.to_tensor()
