@@ -122,6 +122,11 @@ def pretrain(
         check_available(data_dir=config.data.data_dir, download=config.data.download)
     with rundir.locked(run_dir):
         rundir.prepare(config, run_dir)
+        state = rundir.read_state(run_dir)
+        if state.get("done") and state.get("checkpoints_dropped"):
+            log.info("%s finished; its checkpoints %s were dropped after probing.", run_dir,
+                     state["checkpoints_dropped"])
+            return _result(run_dir, state)
         point = rundir.resume_point(run_dir, total)
         damage = rundir.log_damage(run_dir)
         if point.step >= total and point.state is None:

@@ -338,6 +338,33 @@ def drop_resume_states(run_dir: str, keep: int | None = None) -> None:
         os.rmdir(os.path.join(run_dir, CHECKPOINT_DIR, RESUME_DIR))
 
 
+def drop_checkpoints(run_dir: str, keep_last: bool) -> list[int]:
+    """Delete a finished run's checkpoints (all, or all but the last) and resume state,
+    once nothing needs them (their probes are stored): a long sweep's disk.
+
+    ``state.json`` records the dropped steps first, so a rerun of the run's
+    pretraining knows it finished instead of training it again.
+
+    Returns:
+        The dropped steps.
+    """
+    state = read_state(run_dir)
+    if not state.get("done"):
+        raise RunFolderError(f"{run_dir} has not finished; its checkpoints are still needed.")
+    steps = list_checkpoints(run_dir)
+    dropped = steps[:-1] if keep_last else steps
+    if not dropped and not list_resume_states(run_dir):
+        return []
+    write_state(run_dir, {**state, "checkpoints_dropped": sorted(
+        {*state.get("checkpoints_dropped", []), *dropped})})
+    drop_resume_states(run_dir)
+    for step in dropped:
+        for path in _files(checkpoint_prefix(run_dir, step))[::-1]:  # .index first
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+    return dropped
+
+
 def clean_partial_checkpoints(run_dir: str) -> None:
     """Remove temporary files of checkpoints whose writer was killed."""
     # TensorFlow itself writes shards into a "<prefix>_temp" folder before merging them.

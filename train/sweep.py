@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -46,6 +47,7 @@ from tfq_ssl.config import (HEADS, PROTOCOLS, ProbeConfig, RunConfig, TrainConfi
 from tfq_ssl.errors import UserError
 
 EXPERIMENT_LOG = "experiment.log"
+KEEP = ("all", "last", "none")  # what --keep takes: the checkpoints kept once probed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Job:
     folder: str
     probe_every: int = 1
     ledger: str | None = None  # its entry in a results ledger (train/ledger.py)
+    keep: str = "all"  # checkpoints kept once probed: "all", "last" or "none"
 
     @property
     def probe_steps(self) -> list[int]:
@@ -101,6 +104,50 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     cli.add_data_dir(parser, os.environ, "each run's")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="override every run's config")
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Where a sweep's runs execute (read back by :func:`execute`)."""
+    parser.add_argument("--jobs", type=cli.positive_int, default=1,
+                        help="local executor: runs in parallel processes (default 1)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="local: processes on this machine (default); ray: Ray tasks, on "
+                             "the cluster at --address or on a local Ray instance")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="ray: the cluster to join (e.g. auto, or HOST:6379); default: "
+                             "start a local instance")
+    parser.add_argument("--cpus-per-task", type=cli.positive_int, default=2,
+                        help="ray: CPUs each task declares and uses (default 2)")
+    parser.add_argument("--gpus-per-task", type=cli.non_negative_float, default=None,
+                        help="ray: GPUs each task declares (default: 1 where the cluster "
+                             "has GPUs, else 0)")
+    parser.add_argument("--retries", type=cli.non_negative_int, default=2,
+                        help="ray: attempts after the first for a failed task (default 2)")
+
+
+def execute(jobs: Sequence[Job], probe: Probes, args: argparse.Namespace) -> Outcome:
+    """Run ``jobs`` on the executor :func:`add_executor_options` chose; print a summary."""
+    start = time.perf_counter()
+    if args.executor == "ray":
+        outcome = run_ray(jobs, probe, args.data_dir, address=args.address,
+                          cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task,
+                          retries=args.retries)
+        what = "tasks"
+    else:
+        outcome = run_local(jobs, probe, args.data_dir, args.jobs)
+        what = "runs"
+    kept = f", {outcome.reused} already done" if outcome.reused else ""
+    print(f"{outcome.done} of {outcome.total} {what} done in "
+          f"{time.perf_counter() - start:.0f}s{kept}", flush=True)
+    return outcome
+
+
+def add_keep_option(parser: argparse.ArgumentParser) -> None:
+    """``--keep``: the checkpoints a run keeps once its probe results are stored."""
+    parser.add_argument("--keep", choices=KEEP, default="all",
+                        help="checkpoints a run keeps once its probes are stored: all "
+                             "(default), last (what a device evaluation needs) or none "
+                             "(a long sweep's disk: 45 MB a checkpoint)")
 
 
 def probe_configs(args: argparse.Namespace) -> list[ProbeConfig]:
@@ -225,9 +272,17 @@ def in_ledger(job: Job, probes: Sequence[ProbeConfig]) -> bool:
 
 
 def keep(job: Job, probes: Sequence[ProbeConfig]) -> None:
-    """Copy a finished job's results into its ledger entry (if it has one)."""
+    """Copy a finished job's results into its ledger entry (if it has one), then drop
+    the checkpoints the job does not keep."""
     if job.ledger is not None:
         ledger.store(job.folder, job.ledger, probes, job.probe_steps)
+    if job.keep != "all":
+        rundir.drop_checkpoints(job.folder, keep_last=job.keep == "last")
+
+
+def _finished(job: Job, probes: Sequence[ProbeConfig]) -> bool:
+    return bool(rundir.read_state(job.folder).get("done")) and all(
+        _probe_done(job, p, s) for p in probes for s in job.probe_steps)
 
 
 def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str | None:
@@ -236,6 +291,9 @@ def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str
     if in_ledger(job, probes):
         return None
     _prepare(job)
+    if _finished(job, probes):  # nothing to run (its checkpoints may be dropped)
+        keep(job, probes)
+        return job.folder
     log = os.path.join(job.folder, EXPERIMENT_LOG)
     data = ["--data-dir", data_dir] if data_dir else []
     python = sys.executable
@@ -409,8 +467,8 @@ def run_ray(jobs: Sequence[Job], probe: Probes, data_dir: str | None, *,
             outcome.reused += 1 + len(probe_tasks)
             continue
         _prepare(job)
-        if rundir.read_state(job.folder).get("done") and all(
-                _probe_done(job, p, s) for p, s in probe_tasks):
+        if _finished(job, probes):
+            keep(job, probes)
             outcome.reused += 1 + len(probe_tasks)
             continue
         pretrained = pretrain_remote.options(name=f"pretrain {job.name}").remote(
@@ -440,9 +498,7 @@ def run_ray(jobs: Sequence[Job], probe: Probes, data_dir: str | None, *,
             _progress(outcome, n, what)
         except Exception as err:  # noqa: BLE001 - Ray wraps the task's exception
             _progress(outcome, n, what, _ray_error(err))
-    for job in jobs:  # what finished goes to the ledger
-        if job.ledger is not None and not in_ledger(job, probes) and rundir.read_state(
-                job.folder).get("done") and all(_probe_done(job, p, s)
-                                                for p in probes for s in job.probe_steps):
+    for job in jobs:  # what finished goes to the ledger; unneeded checkpoints go
+        if not in_ledger(job, probes) and _finished(job, probes):
             keep(job, probes)
     return outcome

@@ -133,3 +133,21 @@ def test_checkpoints_past_the_newest_resume_state_are_set_aside(finished, tmp_pa
     assert sorted(os.listdir(os.path.join(run_dir, "checkpoints", "superseded"))) == [
         "step-00002.data-00000-of-00001", "step-00002.index",
         "step-00004.data-00000-of-00001", "step-00004.index"]
+
+
+@pytest.mark.parametrize("keep_last", [True, False])
+def test_a_run_whose_checkpoints_were_dropped_is_not_trained_again(finished, tmp_path,
+                                                                    keep_last):
+    """--keep last/none: a sweep drops a probed run's checkpoints; a rerun of its
+    pretraining must see a finished run, not an empty one to train from step 0."""
+    config, run_dir = finished
+    run_dir = _copy(run_dir, tmp_path)
+    with open(os.path.join(run_dir, "metrics.csv")) as f:
+        before = f.read()
+    assert rundir.drop_checkpoints(run_dir, keep_last=keep_last) == ([2] if keep_last else [2, 4])
+    assert rundir.list_checkpoints(run_dir) == ([4] if keep_last else [])
+    assert rundir.list_resume_states(run_dir) == []
+    result = pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
+    assert result["done"] and result["checkpoints_dropped"] == ([2] if keep_last else [2, 4])
+    with open(os.path.join(run_dir, "metrics.csv")) as f:
+        assert f.read() == before

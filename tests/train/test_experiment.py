@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from train import experiment
+from train import reports, specs
 
 
 def _result(step, final, best):
@@ -14,7 +14,7 @@ def _result(step, final, best):
 def test_aggregate_mean_and_sample_std():
     results = [_result(13, 0.40, 0.45), _result(13, 0.44, 0.47), _result(13, 0.42, 0.52),
                _result(26, 0.50, 0.55), _result(26, 0.52, 0.56), _result(26, 0.54, 0.60)]
-    agg = experiment.aggregate(results)
+    agg = reports.aggregate(results)
     assert sorted(agg) == [13, 26]
     assert agg[13]["final"]["mean"] == pytest.approx(0.42)
     assert agg[13]["final"]["std"] == pytest.approx(np.std([0.40, 0.44, 0.42], ddof=1))
@@ -23,17 +23,17 @@ def test_aggregate_mean_and_sample_std():
 
 
 def test_aggregate_drops_steps_missing_a_seed():
-    agg = experiment.aggregate([_result(13, 0.4, 0.4), _result(13, 0.5, 0.5), _result(26, 0.6, 0.6)])
+    agg = reports.aggregate([_result(13, 0.4, 0.4), _result(13, 0.5, 0.5), _result(26, 0.6, 0.6)])
     assert list(agg) == [13]
 
 
 def test_single_seed_has_zero_std_and_no_interval():
-    assert experiment.mean_std([0.3]) == {"mean": 0.3, "std": 0.0, "n": 1,
+    assert reports.mean_std([0.3]) == {"mean": 0.3, "std": 0.0, "n": 1,
                                           "ci_low": None, "ci_high": None}
 
 
 def test_report_writes_table_and_plot(tmp_path):
-    spec = experiment.SPECS["fig5"]
+    spec = specs.SPECS["fig5"]
     for variant, base in zip(spec.variants, (0.46, 0.45, 0.43)):
         for seed in (0, 1):
             folder = tmp_path / "runs" / variant.name / f"seed-{seed}" / "probe" / "cached"
@@ -41,7 +41,7 @@ def test_report_writes_table_and_plot(tmp_path):
             for step in (13, 176):
                 with open(folder / f"step-{step:05d}.json", "w") as f:
                     json.dump(_result(step, base + 0.01 * seed, base + 0.02), f)
-    table = experiment.report("fig5", str(tmp_path), [0, 1], "cached")
+    table = reports.report("fig5", str(tmp_path), [0, 1], "cached")
     assert ("| quantum | 176 | 46.50 ± 0.71 [40.15, 52.85] (n=2) | 48.00 ± 0.00 [48.00, 48.00] (n=2) "
             "| 46.51 ± 1.37 |") in table
     # quantum - classical: +3 points in both seeds (paired), Welch on 2 + 2 seeds
@@ -62,7 +62,7 @@ def test_report_writes_table_and_plot(tmp_path):
 def test_the_report_title_follows_the_overrides(tmp_path):
     """Hostile case: the title said W=8 after --set model.width=2, and named no overrides."""
     overrides = ["model.width=2", "data.classes=3"]
-    table = experiment.report("fig5", str(tmp_path), [0], "cached", overrides=overrides)
+    table = reports.report("fig5", str(tmp_path), [0], "cached", overrides=overrides)
     assert table.startswith("# Fig. 5: quantum vs classical representation network (W=2, L=2, "
                             "3 classes, 176 batches of 256)")
     assert "Settings changed from the presets: `model.width=2`, `data.classes=3`." in table
@@ -71,37 +71,37 @@ def test_the_report_title_follows_the_overrides(tmp_path):
 def test_every_spec_names_existing_presets_and_valid_overrides():
     from tfq_ssl import config as config_lib
     from train.presets import PRESETS, get_preset
-    for spec in experiment.SPECS.values():
+    for spec in specs.SPECS.values():
         for v in spec.variants:
             assert v.preset in PRESETS
             config = config_lib.override(get_preset(v.preset), list(v.overrides))
             if v.width is not None:
                 assert config.model.width == v.width
     wide = {v.name: config_lib.override(get_preset(v.preset), list(v.overrides))
-            for v in experiment.SPECS["wide"].variants}
+            for v in specs.SPECS["wide"].variants}
     assert wide["quantum_W20"].model.engine == "tensornet"
 
 
 def test_width_report_groups_by_family(tmp_path):
-    spec = experiment.SPECS["fig8"]
+    spec = specs.SPECS["fig8"]
     for variant in spec.variants:
         folder = tmp_path / "runs" / variant.name / "seed-0" / "probe" / "cached"
         os.makedirs(folder)
         with open(folder / "step-00176.json", "w") as f:
             json.dump(_result(176, 0.3 + 0.01 * variant.width, 0.4), f)
-    table = experiment.report("fig8", str(tmp_path), [0], "cached")
+    table = reports.report("fig8", str(tmp_path), [0], "cached")
     assert "| quantum_W6 | 176 | 36.00 ± 0.00 (n=1) |" in table
     assert (tmp_path / "fig8.png").stat().st_size > 1000
 
 
 def test_comparisons_pair_seeds_and_size_the_sweep():
     def curve(values):
-        return {176: {"final": {**experiment.mean_std(values), "values": values,
+        return {176: {"final": {**reports.mean_std(values), "values": values,
                                 "seeds": list(range(len(values)))}}}
 
     quantum = [0.40, 0.45, 0.35, 0.48]
     classical = [0.39, 0.44, 0.34, 0.47]  # one point below in every seed
-    [row] = experiment.compare({"quantum": curve(quantum), "classical": curve(classical)},
+    [row] = reports.compare({"quantum": curve(quantum), "classical": curve(classical)},
                                {"quantum": (46.51, 1.37), "classical": (43.49, 1.31)})
     assert row["paired"]["difference"] == pytest.approx(0.01)
     assert row["paired"]["p"] < 1e-6 and row["welch"]["p"] > 0.5
@@ -122,8 +122,8 @@ def test_probe_every_takes_every_kth_checkpoint_and_the_last():
 
 
 def test_small_p_values_keep_their_digits():
-    assert experiment._p(0.0431) == "0.043"
-    assert experiment._p(0.00042) == "4.2e-04"
+    assert reports._p(0.0431) == "0.043"
+    assert reports._p(0.00042) == "4.2e-04"
 
 
 def _write(tmp_path, variant, seed, key, step, final, spread=None):
@@ -148,7 +148,7 @@ def test_controls_report_pairs_counts_tails_and_states_verdicts(tmp_path):
             for key, shift in (("cached", 0.0), ("cached-lbfgs", 0.01)):
                 _write(tmp_path, arm, seed, key, 176, acc + shift,
                        spread=0.5 if arm.startswith("quantum") else 0.01)
-    table = experiment.report("controls", str(tmp_path), list(range(5)), "cached",
+    table = reports.report("controls", str(tmp_path), list(range(5)), "cached",
                               heads=["adam", "lbfgs"])
     assert "## Probe head `adam` (checkpoint 176, final epoch)" in table
     assert "## Probe head `lbfgs` (checkpoint 176, final epoch)" in table
@@ -167,8 +167,8 @@ def test_controls_report_pairs_counts_tails_and_states_verdicts(tmp_path):
 
 def test_the_longer_spec_compares_its_arms_at_every_checkpoint(tmp_path):
     """Issue 23: does the gap grow, stay or close from batch 176 to 485?"""
-    spec = experiment.SPECS["longer"]
-    configs = [experiment.run_config(v, 0) for v in spec.variants]
+    spec = specs.SPECS["longer"]
+    configs = [specs.run_config(v, 0) for v in spec.variants]
     assert [c.train.steps for c in configs] == [485, 485]
     assert [c.train.save_every for c in configs] == [176, 176]  # checkpoints 176, 352, 485
     for variant, base in zip(spec.variants, (0.46, 0.43)):
@@ -178,7 +178,7 @@ def test_the_longer_spec_compares_its_arms_at_every_checkpoint(tmp_path):
             for step, gain in ((176, 0.0), (352, 0.01), (485, 0.02)):
                 with open(folder / f"step-{step:05d}.json", "w") as f:
                     json.dump(_result(step, base + gain + 0.01 * seed, base + 0.03), f)
-    table = experiment.report("longer", str(tmp_path), [0, 1], "cached")
+    table = reports.report("longer", str(tmp_path), [0, 1], "cached")
     assert "(every common checkpoint, final epoch)" in table
     for step in (176, 352, 485):
         assert f"| quantum_485 − classical_485 | {step} | +3.00 |" in table

@@ -1,0 +1,80 @@
+"""train.paper end to end on tiny generated data: every figure, one seed, two steps."""
+
+import json
+import os
+
+import pytest
+
+from tests.helpers import write_cifar10
+from tfq_ssl import rundir
+from train import claims, paper
+
+TINY = ["train.steps=2", "train.save_every=2", "train.batch_size=8", "train.hs_batch=4",
+        "model.resnet_depth=10", "data.download=false"]
+
+
+def _argv(out, data_dir):
+    argv = ["--out", str(out), "--seeds", "1", "--probe-epochs", "2", "--data-dir", data_dir,
+            "--device-images", "4", "--device-shots", "10"]
+    for item in TINY:
+        argv += ["--set", item]
+    return argv
+
+
+@pytest.mark.slow
+def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
+    data_dir = write_cifar10(str(tmp_path / "tfds"), n_train=80, n_test=40, classes=5)
+    out = tmp_path / "paper"
+    assert paper.main(_argv(out, data_dir)) == 0
+    text = capsys.readouterr().out
+    table = (out / "claims.md").read_text()
+    for fig in ("Fig. 4", "Fig. 5", "Fig. 6", "Fig. 7", "Fig. 8", "Fig. 10", "wide"):
+        assert f"| {fig} |" in table
+    assert "not run" not in table
+    for fig in ("fig4", "fig5", "fig7", "fig8", "fig10", "wide"):
+        assert (out / f"{fig}.md").exists() and (out / f"{fig}.png").stat().st_size > 1000
+    # Fig. 5's W = 8 runs serve Figs. 7, 8, 10 and wide: 19 models in all, each once.
+    runs = sorted(os.listdir(out / "runs"))
+    assert len(runs) == 19 and "quantum_W8" not in runs and "classical_W8" not in runs
+    # --keep last (the default): a run keeps its last checkpoint, no resume state.
+    run = str(out / "runs" / "classical_W512" / "seed-0")
+    assert rundir.list_checkpoints(run) == [2] and rundir.list_resume_states(run) == []
+    timing = json.loads((out / "paper_time.json").read_text())
+    assert set(timing) == {"fig4", "fig5", "fig10", "fig8", "fig7", "wide", "fig6"}
+    summary = json.loads((out / "fig6" / "fake_paris" / "summary.json").read_text())
+    assert summary["images"] == 4 and summary["backend"] == "fake_paris"
+    assert "19 of 19" not in text  # the figures ran one by one
+    # A rerun computes nothing and writes the same table.
+    assert paper.main(_argv(out, data_dir)) == 0
+    rerun = capsys.readouterr().out
+    assert " 0 of " in rerun and "already done" in rerun
+    assert (out / "claims.md").read_text().split("## Time")[0] == table.split("## Time")[0]
+
+
+def test_verdicts_follow_the_rules_of_the_claims_table():
+    assert claims.verdict_difference((0.5, 4.0), 3.02) == "reproduced"
+    assert claims.verdict_difference((0.5, 2.0), 3.02) == "reproduced (smaller than the paper's)"
+    assert claims.verdict_difference((-1.0, 4.0), 3.02) == "not established"
+    assert claims.verdict_difference((-2.0, 1.0), 3.02) == "contradicted"
+    assert claims.verdict_difference((-4.0, -0.1), -3.05) == "reproduced"
+    assert claims.verdict_equal((-1.0, 1.5)) == "reproduced"
+    assert claims.verdict_equal((-1.0, 3.0)) == "not established"
+    assert claims.verdict_equal((2.5, 4.0)) == "contradicted"
+    assert claims.verdict_direction((0.1, 1.0)) == "reproduced"
+    assert claims.verdict_direction((-1.0, -0.1)) == "contradicted"
+    assert claims.verdict_direction((-1.0, 1.0)) == "not established"
+
+
+def test_wilson_and_newcombe_intervals_match_their_published_values():
+    # Newcombe (1998), Statistics in Medicine 17, Table II: 81/263 → [0.2553, 0.3662].
+    low, high = claims.wilson(81, 263)
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+    # Newcombe (1998), Stat Med 17, 873, Table II, example (a): 56/70 − 48/80 → [0.0524, 0.3339].
+    low, high = claims.newcombe(56, 70, 48, 80)
+    assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
+
+
+def test_a_bad_option_is_one_line_before_anything_runs(tmp_path, capsys):
+    assert paper.main(["--out", str(tmp_path / "p"), "--set", "model.width=3"]) == 2
+    assert "would change what the spec's variants are" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()

@@ -1,0 +1,287 @@
+"""The paper's claims, ours beside each, and a verdict (train.paper's claims table).
+
+A verdict reads a 95 % confidence interval (t-based, of paired per-seed differences
+where the arms share seeds; Wilson/Newcombe for the device's accuracies):
+
+- a claimed difference d: *reproduced* when the CI lies above zero on d's side (the
+  note says when it also lies below d: smaller than the paper's), *not established*
+  when it covers both zero and d, *contradicted* otherwise;
+- a claim of no difference (two figures the paper calls about equal): *reproduced*
+  when the CI lies within ±MARGIN points, *contradicted* when it lies wholly outside
+  it, *not established* otherwise;
+- a claimed direction without a size: above zero *reproduced*, below zero
+  *contradicted*, covering zero *not established*.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from scipy import stats as scipy_stats
+
+from tfq_ssl import rundir, stats
+from tfq_ssl.config import ProbeConfig
+from train.reports import logs_folder, probe_results
+from train.specs import SPECS, Variant, run_dir
+
+MARGIN = 2.0  # points: "about equal" means a difference within ±2 points
+LEVEL = 0.95
+
+
+def verdict_difference(ci: tuple[float, float], claimed: float) -> str:
+    lo, hi = ci
+    if (lo > 0 if claimed > 0 else hi < 0):
+        smaller = hi < claimed if claimed > 0 else lo > claimed
+        return "reproduced" + (" (smaller than the paper's)" if smaller else "")
+    return "not established" if lo <= 0 <= hi and lo <= claimed <= hi else "contradicted"
+
+
+def verdict_equal(ci: tuple[float, float], margin: float = MARGIN) -> str:
+    lo, hi = ci
+    if -margin < lo and hi < margin:
+        return "reproduced"
+    return "contradicted" if lo > margin or hi < -margin else "not established"
+
+
+def verdict_direction(ci: tuple[float, float]) -> str:
+    lo, hi = ci
+    return "reproduced" if lo > 0 else "contradicted" if hi < 0 else "not established"
+
+
+def wilson(correct: int, n: int) -> tuple[float, float]:
+    """The Wilson score 95 % interval of a proportion (scipy's)."""
+    ci = scipy_stats.binomtest(correct, n).proportion_ci(confidence_level=LEVEL, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """Newcombe's hybrid score interval of ``k1/n1 − k2/n2`` (from the two Wilson ones)."""
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson(k1, n1), wilson(k2, n2)
+    d = p1 - p2
+    return (d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+            d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+
+
+def best_runs(exp_dir: str, variants: Mapping[str, Variant], seeds: Sequence[int],
+              probe: ProbeConfig, ledger_root: str | None) -> dict[str, tuple[str, float]]:
+    """Per name, the run (folder) whose last checkpoint probed best, as the paper chose
+    its device models, and that accuracy.
+
+    Raises:
+        RuntimeError: no run of a variant has a probe result, or the best one's folder
+            is not on this machine (its checkpoints are needed).
+    """
+    out = {}
+    for name, variant in variants.items():
+        scored = []
+        for s in seeds:
+            folder = run_dir(exp_dir, variant, s)
+            results = probe_results(folder, probe, ledger_root)
+            if results:
+                last = max(results, key=lambda r: r["step"])
+                scored.append((last["final_test_accuracy"], folder))
+        if not scored:
+            raise RuntimeError(f"no {name} run has been probed yet; run Fig. 5 first.")
+        accuracy, folder = max(scored)
+        if not rundir.list_checkpoints(folder):
+            raise RuntimeError(f"{folder}, the best {name} run, has no checkpoint here; "
+                               "pretrain it again (train.pretrain --config its config.json).")
+        out[name] = (folder, accuracy)
+    return out
+
+
+def _spec_json(exp_dir: str, fig: str) -> dict[str, Any] | None:
+    path = os.path.join(exp_dir, f"{fig}.json")
+    return rundir.read_json(path, "rerun train.paper --report-only.") if os.path.exists(
+        path) else None
+
+
+def _paired(data: dict[str, Any] | None, a: str, b: str) -> dict[str, Any] | None:
+    """The paired final-epoch difference ``a − b`` at the last common checkpoint."""
+    if data is None:
+        return None
+    rows = [r for r in data["comparisons"] if r["key"] == "final" and "paired" in r
+            and {r["a"], r["b"]} == {a, b}]
+    if not rows:
+        return None
+    row = max(rows, key=lambda r: r["step"])
+    p = row["paired"]
+    sign = 1 if row["a"] == a else -1
+    lo, hi = sorted((sign * 100 * p["ci_low"], sign * 100 * p["ci_high"]))
+    return {"d": sign * 100 * p["difference"], "ci": (lo, hi), "n": p["n"], "step": row["step"]}
+
+
+def _mean(data: dict[str, Any] | None, variant: str) -> str:
+    if data is None or not data["curves"].get(variant):
+        return "not run"
+    curve = data["curves"][variant]
+    stat = curve[max(curve, key=int)]["final"]
+    ci = (f" [{100 * stat['ci_low']:.2f}, {100 * stat['ci_high']:.2f}]"
+          if stat.get("ci_low") is not None else "")
+    return f"{100 * stat['mean']:.2f} ± {100 * stat['std']:.2f}{ci} (n={stat['n']})"
+
+
+def _diff_text(p: dict[str, Any] | None) -> str:
+    if p is None:
+        return "not run"
+    return f"{p['d']:+.2f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}] (n={p['n']} paired)"
+
+
+def _first_last(folders: Sequence[str], filename: str, column: str) -> list[tuple[float, float]]:
+    pairs = []
+    for folder in folders:
+        with open(os.path.join(folder, filename), newline="") as f:
+            rows = [r for r in csv.DictReader(f)]
+        if rows:
+            pairs.append((float(rows[0][column]), float(rows[-1][column])))
+    return pairs
+
+
+def fig4_rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None) -> list[list[str]]:
+    variant = SPECS["fig4"].variants[0]
+    folders = [f for s in seeds
+               if (f := logs_folder(run_dir(exp_dir, variant, s), ledger_root))]
+    if not folders:
+        return [["Fig. 4", "2-class loss falls from 9.13 to 5.16", "not run", "–"]]
+    rows = []
+    loss = _first_last(folders, rundir.METRICS_FILE, "loss")
+    hs = {k: _first_last(folders, rundir.HS_FILE, k)
+          for k in ("hs_distance", "tr_rho2", "tr_sigma2", "tr_rho_sigma")}
+
+    def change(pairs: list[tuple[float, float]]) -> tuple[str, tuple[float, float]]:
+        if len(pairs) < 2:
+            return "n < 2", (math.nan, math.nan)
+        p = stats.paired([b for _, b in pairs], [a for a, _ in pairs])
+        first = sum(a for a, _ in pairs) / len(pairs)
+        last = sum(b for _, b in pairs) / len(pairs)
+        return (f"{first:.3f} → {last:.3f}, change {p['difference']:+.3f} "
+                f"[{p['ci_low']:+.3f}, {p['ci_high']:+.3f}] (n={p['n']})",
+                (p["ci_low"], p["ci_high"]))
+
+    text, ci = change(loss)
+    rows.append(["Fig. 4", "the loss falls (9.13 → 5.16)", text, verdict_direction((-ci[1], -ci[0]))])
+    text, ci = change(hs["hs_distance"])
+    rows.append(["Fig. 4", "D_HS rises", text, verdict_direction(ci)])
+    ends = [b for _, b in hs["tr_rho2"]]
+    if len(ends) >= 2:
+        d = stats.describe(ends)
+        rows.append(["Fig. 4", "tr ρ² settles near 0.85",
+                     f"{d['mean']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}] at the end",
+                     verdict_equal((d["ci_low"] - 0.85, d["ci_high"] - 0.85), 0.05)])
+    for key, label in (("tr_sigma2", "tr σ² falls"), ("tr_rho_sigma", "tr ρσ falls")):
+        text, ci = change(hs[key])
+        rows.append(["Fig. 4", label, text, verdict_direction((-ci[1], -ci[0]))])
+    gaps = [b - c for (_, b), (_, c) in zip(hs["tr_sigma2"], hs["tr_rho_sigma"])]
+    if len(gaps) >= 2:
+        d = stats.describe(gaps)
+        rows.append(["Fig. 4", "tr σ² and tr ρσ stay close",
+                     f"end gap {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]",
+                     verdict_equal((d["ci_low"], d["ci_high"]), 0.05)])
+    return rows
+
+
+def fig6_rows(exp_dir: str) -> list[list[str]]:
+    folder = os.path.join(exp_dir, "fig6")
+    classical_path = os.path.join(folder, "classical.json")
+    if not os.path.exists(classical_path):
+        return [["Fig. 6", "on the device, about the classical model's accuracy (47.00 vs "
+                 "47.27 %)", "not run", "–"]]
+    with open(classical_path) as f:
+        classical = json.load(f)
+    n = classical["images"]
+    kc = round(classical["accuracy"] * n)
+    rows = []
+    for sub, label in (("fake_paris", "fake_paris"), ("fake_paris_recompiled",
+                                                        "fake_paris, recompiled")):
+        path = os.path.join(folder, sub, "summary.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            summary = json.load(f)
+        kd = round(summary["device_accuracy"] * summary["images"])
+        lo, hi = newcombe(kd, summary["images"], kc, n)
+        wd, wc = wilson(kd, summary["images"]), wilson(kc, n)
+        rows.append(["Fig. 6", f"{label}: about the classical model's accuracy (47.00 vs 47.27 %)",
+                     f"device {100 * kd / summary['images']:.2f} [{100 * wd[0]:.1f}, "
+                     f"{100 * wd[1]:.1f}], classical {100 * kc / n:.2f} [{100 * wc[0]:.1f}, "
+                     f"{100 * wc[1]:.1f}]; difference {100 * (lo + hi) / 2:+.2f} "
+                     f"[{100 * lo:+.2f}, {100 * hi:+.2f}]",
+                     verdict_equal((100 * lo, 100 * hi), 5.0)])
+    return rows
+
+
+def rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None = None
+         ) -> list[list[str]]:
+    """Every claim's row: figure, claim (the paper's number), ours, verdict."""
+    fig5, fig10 = _spec_json(exp_dir, "fig5"), _spec_json(exp_dir, "fig10")
+    fig8, fig7, wide = (_spec_json(exp_dir, f) for f in ("fig8", "fig7", "wide"))
+    out = fig4_rows(exp_dir, seeds, ledger_root)
+    p = _paired(fig5, "quantum", "classical")
+    out.append(["Fig. 5", "quantum beats classical (46.51 vs 43.49 %: +3.02)",
+                f"{_mean(fig5, 'quantum')} vs {_mean(fig5, 'classical')}; {_diff_text(p)}",
+                verdict_difference(p["ci"], 3.02) if p else "–"])
+    p = _paired(fig5, "quantum_100_shots", "quantum")
+    out.append(["Fig. 5", "100 shots learn as well as exact (46.34 vs 46.51 %)",
+                f"{_mean(fig5, 'quantum_100_shots')}; {_diff_text(p)}",
+                verdict_equal(p["ci"]) if p else "–"])
+    p = _paired(fig10, "all_to_all", "quantum")
+    out.append(["Fig. 10", "all-to-all below the ring (43.46 vs 46.51 %: −3.05)",
+                f"{_mean(fig10, 'all_to_all')}; {_diff_text(p)}",
+                verdict_difference(p["ci"], -3.05) if p else "–"])
+    p = _paired(fig10, "all_to_all", "classical")
+    out.append(["Fig. 10", "all-to-all about the classical figure (43.46 vs 43.49 %)",
+                _diff_text(p), verdict_equal(p["ci"]) if p else "–"])
+    for w in (2, 4, 6, 8):
+        q, c = ("quantum", "classical") if w == 8 else (f"quantum_W{w}", f"classical_W{w}")
+        p = _paired(fig8, q, c)
+        out.append(["Fig. 8", f"W = {w}: quantum ≥ classical", _diff_text(p),
+                    verdict_direction(p["ci"]) if p else "–"])
+    like = []
+    for w in (2, 4, 8, 16):
+        name = "classical" if w == 8 else f"classical_W{w}"
+        p = _paired(fig7, name, "classical_W512")
+        ok = p is not None and p["ci"][0] > -MARGIN
+        like.append((w, ok))
+        out.append(["Fig. 7", f"W = {w} vs W = 512 (behaves like W = 512: the paired "
+                    f"difference's CI lies above −{MARGIN:g} points)", _diff_text(p),
+                    ("behaves like W = 512" if ok else "does not") if p else "–"])
+    if all(p is not None for p in (_paired(fig7, "classical", "classical_W512"),)):
+        narrowest = next((w for w, ok in like if ok), None)
+        out.append(["Fig. 7", "W = 8 is the narrowest width that behaves like W = 512",
+                    f"narrowest: W = {narrowest}" if narrowest else "none does",
+                    "reproduced" if narrowest == 8 else "contradicted"
+                    if narrowest is not None else "not established"])
+    for w in (12, 16, 20):
+        p = _paired(wide, f"quantum_W{w}", f"classical_W{w}")
+        out.append(["wide", f"W = {w}: the quantum network's gain persists", _diff_text(p),
+                    verdict_direction(p["ci"]) if p else "–"])
+    out += fig6_rows(exp_dir)
+    return out
+
+
+def write(exp_dir: str, seeds: Sequence[int], timing: Mapping[str, Any],
+          ledger_root: str | None = None) -> str:
+    """DIR/claims.md: the claims table, the verdict rules and the time each figure took."""
+    lines = ["# The paper's claims, checked", "",
+             "Linear-probe test accuracy at the last checkpoint (final epoch), mean ± sd "
+             "[95 % CI] (n seeds); differences in points, paired by seed. " + " ".join(
+                 __doc__.split("\n\n")[1].split()), "",
+             "| figure | claim (the paper's figure) | ours | verdict |", "|---|---|---|---|"]
+    lines += [f"| {' | '.join(r)} |" for r in rows(exp_dir, seeds, ledger_root)]
+    if timing:
+        lines += ["", "## Time", "", "| figure | runs computed | hours | peak disk (GB) |",
+                  "|---|---|---|---|"]
+        for fig, t in timing.items():
+            lines.append(f"| {fig} | {t.get('runs', '–')} | {t['seconds'] / 3600:.2f} | "
+                         f"{t.get('peak_disk_bytes', 0) / 1e9:.1f} |")
+        total = sum(t["seconds"] for t in timing.values())
+        lines += ["", f"Total: {total / 3600:.2f} h."]
+    table = "\n".join(lines) + "\n"
+    rundir.atomic_write_text(os.path.join(exp_dir, "claims.md"), table)
+    return table

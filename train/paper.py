@@ -1,0 +1,185 @@
+"""Every claim of the paper checked with statistics, from one command.
+
+    python -m train.paper --out DIR [--seeds N] [--ledger docs/results/ledger]
+                          [--executor ray ...] [--data-dir DIR]
+
+Runs the figures' experiments (Fig. 4, 5, 10, 8, 7 and the wide sweep, at the seeds
+each needs: 5, 10, 10, 5, 5 and 5; --seeds N sets them all), each model and seed once
+however many figures show it (Fig. 5's W = 8 runs are also Figs. 7, 8 and 10's), and
+probes only the last checkpoint, the one every figure's claim is about. Then it runs
+Fig. 6's device evaluation (the best 100-shot quantum model on fake_paris, with and
+without recompilation, against the best classical model on the same 900 test images),
+writes DIR/<fig>.md and .png for each figure, and DIR/claims.md: each claim of the
+paper, ours beside it, and a verdict. DIR/paper_time.json says how long each figure
+took. A rerun continues where it stopped; with --ledger, runs the ledger holds are not
+computed again, and finished ones are kept there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from tfq_ssl import cli, rundir
+from train import claims, ledger, sweep
+from train.reports import report
+from train.specs import SPECS, check_identity, run_config, run_dir
+
+# The figures in the order they run, with their seeds: cheap and shared runs first.
+FIGURES = {"fig4": 5, "fig5": 10, "fig10": 10, "fig8": 5, "fig7": 5, "wide": 5}
+ALL_FIGURES = (*FIGURES, "fig6")
+LAST_ONLY = 10**6  # probe every 10**6-th checkpoint and the last: the last only
+
+
+def build_parser() -> cli.ArgumentParser:
+    description, epilog = cli.describe(__doc__)
+    parser = cli.ArgumentParser(prog="python -m train.paper", description=description,
+                                epilog=epilog)
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="experiment folder (rerun to continue)")
+    parser.add_argument("--seeds", type=cli.positive_int, default=None,
+                        help="seeds of every figure (default: " + ", ".join(
+                            f"{k} {v}" for k, v in FIGURES.items()) + ")")
+    parser.add_argument("--figures", nargs="+", choices=ALL_FIGURES, default=list(ALL_FIGURES),
+                        metavar="FIG", help=f"only these ({', '.join(ALL_FIGURES)})")
+    sweep.add_executor_options(parser)
+    sweep.add_options(parser)
+    sweep.add_keep_option(parser)
+    parser.set_defaults(keep="last")  # a long sweep's disk: Fig. 6 needs the last only
+    parser.add_argument("--ledger", metavar="DIR",
+                        help="a results ledger (docs/results/ledger in a checkout): runs it "
+                             "holds are skipped, finished ones are copied there")
+    parser.add_argument("--device-images", type=cli.positive_int, default=900,
+                        help="Fig. 6: test images (default 900, as the paper)")
+    parser.add_argument("--device-shots", type=cli.positive_int, default=100,
+                        help="Fig. 6: shots per image (default 100, as the paper)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the reports from what exists, run nothing")
+    return parser
+
+
+def jobs_of(figures: Sequence[str], seeds: int | None, args) -> dict[str, list[sweep.Job]]:
+    """Each figure's jobs; a (variant, seed) that several figures share is one job, in
+    the first figure that needs it. Every config is checked here, before anything runs."""
+    seen: dict[str, sweep.Job] = {}
+    out: dict[str, list[sweep.Job]] = {}
+    for fig in figures:
+        spec = SPECS[fig]
+        check_identity(spec, args.overrides)
+        out[fig] = []
+        for s in range(seeds or FIGURES[fig]):
+            for v in spec.variants:
+                config = run_config(v, s, args.overrides)
+                folder = os.path.abspath(run_dir(args.out, v, s))
+                if folder in seen:
+                    assert seen[folder].config == config, f"{v.name} differs between figures"
+                    continue
+                job = sweep.Job(f"{fig}: {v.name} seed {s}", config, folder, LAST_ONLY,
+                                ledger.entry(args.ledger, v.name, s) if args.ledger else None,
+                                args.keep)
+                seen[folder] = job
+                out[fig].append(job)
+    return out
+
+
+def _du(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _module(args: Sequence[str], log: str) -> None:
+    """Run ``python -m ...`` (an entry point of its own: entry points do not import
+    each other), its output to ``log``."""
+    with open(log, "a") as f:
+        f.write("$ python -m " + " ".join(args) + "\n")
+        f.flush()
+        code = subprocess.call([sys.executable, "-m", *args], stdout=f, stderr=subprocess.STDOUT)
+    if code:
+        raise RuntimeError(f"python -m {args[0]} failed (exit {code}); see {log}")
+
+
+def device_figure(args, seeds: int) -> None:
+    """Fig. 6: pick the best 100-shot quantum and best classical run, evaluate both on
+    the same test images (the quantum one on fake_paris, with and without
+    recompilation), and keep the summaries in DIR/fig6/."""
+    folder = os.path.join(args.out, "fig6")
+    os.makedirs(folder, exist_ok=True)
+    log = os.path.join(folder, "fig6.log")
+    probe = sweep.probe_configs(args)[0]
+    best = claims.best_runs(args.out, {"quantum_100_shots": SPECS["fig5"].variants[1],
+                                       "classical": SPECS["fig5"].variants[2]},
+                            range(seeds), probe, args.ledger)
+    data = ["--data-dir", args.data_dir] if args.data_dir else []
+    common = ["--images", str(args.device_images), "--seed", "0", *data]
+    chosen = {}
+    for name, (run, accuracy) in best.items():
+        chosen[name] = {"run": run, "probe_accuracy": accuracy}
+    rundir.atomic_write_json(os.path.join(folder, "chosen.json"), chosen)
+    classical = os.path.join(folder, "classical.png")
+    if not os.path.exists(classical.removesuffix(".png") + ".json"):
+        _module(["train.confusion", "--run", best["classical"][0], "--out", classical,
+                 *common], log)
+    for sub, extra in (("fake_paris", []), ("fake_paris_recompiled", ["--recompile"])):
+        if not os.path.exists(os.path.join(folder, sub, "summary.json")):
+            _module(["convert.evaluate", "--run", best["quantum_100_shots"][0], "--backend",
+                     "fake_paris", "--shots", str(args.device_shots),
+                     "--out", os.path.join(folder, sub), *extra, *common], log)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    figures = [f for f in FIGURES if f in args.figures]
+    jobs = jobs_of(figures, args.seeds, args)  # every config checked before anything runs
+    probe = sweep.probe_configs(args)
+    os.makedirs(args.out, exist_ok=True)
+    timing_path = os.path.join(args.out, "paper_time.json")
+    timing = rundir.read_json(timing_path, "delete it; it is only a record.") if os.path.exists(
+        timing_path) else {}
+    failed: list[str] = []
+    seeds_max = args.seeds or max(FIGURES.values())
+    with rundir.locked(args.out):
+        for fig in figures:
+            if not args.report_only and jobs[fig]:
+                start = time.perf_counter()
+                outcome = sweep.execute(jobs[fig], probe, args)
+                failed += outcome.failed
+                entry = timing.setdefault(fig, {"seconds": 0.0, "runs": 0})
+                entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
+                entry["runs"] = entry["runs"] + outcome.done
+                entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0), _du(args.out))
+                rundir.atomic_write_json(timing_path, timing)
+            report(fig, args.out, range(seeds_max), args.protocol, args.probe_epochs,
+                   [p.head for p in probe], args.ledger, args.overrides)
+        if "fig6" in args.figures and not args.report_only:
+            start = time.perf_counter()
+            try:
+                device_figure(args, args.seeds or FIGURES["fig5"])
+            except (RuntimeError, OSError, ValueError) as err:
+                failed.append(f"fig6 ({cli.one_line(err)})")
+            timing["fig6"] = {"seconds": round(time.perf_counter() - start, 1)}
+            rundir.atomic_write_json(timing_path, timing)
+        table = claims.write(args.out, range(seeds_max), timing, args.ledger)
+    print(table)
+    print(f"written: {os.path.abspath(args.out)}/claims.md and each figure's .md and .png")
+    if failed:
+        print(f"train.paper: {len(failed)} failed: {', '.join(failed)}; see their logs, then "
+              "rerun to continue.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("train.paper", _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
