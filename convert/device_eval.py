@@ -95,6 +95,7 @@ def run_representation_on_backend(
     optimization_level: int = 3,
     seed: int | None = None,
     target_overlap: float = 0.99,
+    errors: execute.ErrorOptions = execute.ErrorOptions(),
 ) -> np.ndarray:
     """⟨Z_k⟩ of the representation circuit for many images, resumable.
 
@@ -118,6 +119,8 @@ def run_representation_on_backend(
         optimization_level: preset level of the reference transpilation.
         seed: transpiler, recompilation and (fake backends) simulator seed.
         target_overlap: overlap a recompiled circuit must reach to be used.
+        errors: error suppression and readout mitigation (recorded with every result
+            and job, so a resumed file cannot mix settings).
 
     Returns:
         ⟨Z_k⟩ per image, in input order. Shape: ``(n, W)``.
@@ -141,6 +144,8 @@ def run_representation_on_backend(
         "layers": layers,
         "ansatz": ansatz,
         "weights_fingerprint": _fingerprint(weights),
+        # None without any (what results written before these options hold, too)
+        "errors": errors.to_dict() if errors.any else None,
     }
     done = read_results(results_path)
     for i, record in done.items():
@@ -166,7 +171,7 @@ def run_representation_on_backend(
     with execute.batch_mode(backend) as mode:
         _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, recompile,
                      results_path, jobs_path, submitted, settings, done, mode, batch_size,
-                     optimization_level, seed, target_overlap)
+                     optimization_level, seed, target_overlap, errors)
     values = [done[i]["expectation_z"] for i in range(len(angles))]
     return np.array(values, dtype=np.float64).reshape(-1, width)
 
@@ -187,7 +192,7 @@ def read_jobs(path: str, settings: dict) -> dict[tuple[int, ...], str]:
 
 def _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, recompile,
                  results_path, jobs_path, submitted, settings, done, mode, batch_size,
-                 optimization_level, seed, target_overlap) -> None:
+                 optimization_level, seed, target_overlap, errors) -> None:
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         circuits, reports = [], []
@@ -209,7 +214,7 @@ def _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, r
 
         values = execute.expectation_z(
             circuits, backend, shots, optimization_level=optimization_level, seed=seed,
-            mode=mode, job=job, on_submit=persist,
+            mode=mode, job=job, on_submit=persist, errors=errors,
         )
         records = [
             {"index": i, **settings, "angles": angles[i].tolist(),

@@ -51,11 +51,13 @@ def gate_summary(records: list[dict]) -> dict[str, Any]:
 def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int,
              recompile: bool, out_dir: str, protocol: str = "cached", seed: int = 0,
              data_dir: str | None = None, token: str | None = None,
-             instance: str | None = None, channel: str | None = None) -> dict[str, Any]:
+             instance: str | None = None, channel: str | None = None,
+             errors: Any = None) -> dict[str, Any]:
     """Run the device evaluation; see the module docstring. Holds ``out_dir``'s lock."""
     # TensorFlow and Qiskit load only here, so the command's --help and checks are instant.
     from convert.backends import get_backend  # noqa: PLC0415
     from convert.device_eval import read_results, run_representation_on_backend  # noqa: PLC0415
+    from convert.execute import ErrorOptions  # noqa: PLC0415
     from models.probe import (class_names, confusion_matrix, load_encoder,  # noqa: PLC0415
                               sample_test_images)
     from models.simclr import angle_model, quantum_layer  # noqa: PLC0415
@@ -67,6 +69,7 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
     if config.model.representation != "quantum":
         raise ConfigError(f"{run_dir} is a {config.model.representation!r} run; device "
                           "evaluation needs a quantum representation network.")
+    errors = errors or ErrorOptions()
     kernel, bias = rundir.read_probe_head(run_dir, protocol, step)
     backend = get_backend(backend_name, token=token, instance=instance, channel=channel)
     with rundir.locked(out_dir):
@@ -84,7 +87,7 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
         results_path = os.path.join(out_dir, "results.jsonl")
         y_device = run_representation_on_backend(
             angles, layer.ansatz_weights.numpy(), layer.width, layer.num_layers, layer.ansatz,
-            backend, shots, recompile, results_path, seed=seed,
+            backend, shots, recompile, results_path, seed=seed, errors=errors,
         )
         names = class_names(config)
         predicted = (y_device @ kernel + bias).argmax(axis=1)
@@ -94,7 +97,7 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
         summary = {
             "run": os.path.abspath(run_dir), "step": step, "backend": backend.name,
             "images": images, "shots": shots, "recompile": recompile, "seed": seed,
-            "probe_protocol": protocol,
+            "probe_protocol": protocol, "errors": errors.to_dict(),
             "device_accuracy": float(np.mean(predicted == labels)),
             "statevector_accuracy": float(np.mean(predicted_exact == labels)),
             "agreement_with_statevector": float(np.mean(predicted == predicted_exact)),
@@ -132,6 +135,12 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--seed", type=cli.non_negative_int, default=0,
                         help="seed of the image sample, the transpiler and fake-device noise")
     cli.add_data_dir(parser, os.environ, "the run's")
+    parser.add_argument("--dd", default="none", choices=("none", "XX", "XpXm", "XY4"),
+                        help="dynamical decoupling sequence on idle qubits (default none)")
+    parser.add_argument("--twirling", action="store_true",
+                        help="Pauli twirling of two-qubit gates and measurements")
+    parser.add_argument("--readout-mitigation", action="store_true",
+                        help="correct <Z> for readout errors with mthree (M3)")
     parser.add_argument("--instance", help="IBM Cloud instance (default: the saved account's)")
     parser.add_argument("--channel", help="Qiskit Runtime channel (default: the saved account's)")
     parser.add_argument("--out", required=True, metavar="DIR",
@@ -142,15 +151,20 @@ def build_parser() -> cli.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from convert.backends import check_instance  # noqa: PLC0415 - Qiskit only past --help
+    from convert.execute import ErrorOptions  # noqa: PLC0415
 
     check_instance(args.instance)
+    errors = ErrorOptions(args.dd, args.twirling, args.readout_mitigation)
+    if errors.any and args.backend.strip().lower() == "statevector":
+        raise ConfigError("--dd, --twirling and --readout-mitigation need a device or fake "
+                          "backend; statevector is exact.")
     rundir.read_config(args.run)
     step = cli.one_checkpoint(args.run, args.checkpoint)
     cli.load_tensorflow()
     summary = evaluate(args.run, step, args.backend, args.images, args.shots,
                        args.recompile, args.out, args.protocol, args.seed, args.data_dir,
                        token=os.environ.get("QISKIT_IBM_TOKEN"), instance=args.instance,
-                       channel=args.channel)
+                       channel=args.channel, errors=errors)
     g = summary["gates"]
     print(f"{summary['backend']}: device accuracy {100 * summary['device_accuracy']:.2f}% vs "
           f"statevector {100 * summary['statevector_accuracy']:.2f}% on {args.images} images")

@@ -12,6 +12,7 @@ model (local testing mode). All circuits of one call form one job, one PUB each.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -24,8 +25,44 @@ from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 from convert.backends import Backend, is_statevector
 from convert.compile import transpile_for
 from tfq_ssl.checks import check_positive_int
+from tfq_ssl.errors import ConfigError
 
 MEASURE_REGISTER = "meas"
+DD_SEQUENCES = ("none", "XX", "XpXm", "XY4")  # the Runtime Sampler's sequence types
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorOptions:
+    """Error suppression and mitigation of a device run.
+
+    Attributes:
+        dd: dynamical decoupling on idle qubits: ``"none"`` or one of the Runtime
+            Sampler's sequences (``"XX"``, ``"XpXm"``, ``"XY4"``).
+        twirling: Pauli twirling of the two-qubit gates and of the measurements (the
+            Sampler's defaults: randomizations and shots per randomization "auto",
+            so a job may return a few more shots than asked).
+        readout_mitigation: correct ⟨Z_k⟩ for readout errors with mthree (M3):
+            calibrations of the measured qubits on the same backend, then each
+            circuit's counts mapped to corrected quasi-probabilities.
+
+    The qiskit-ibm-runtime Sampler applies DD and twirling on the client, so a fake
+    backend's local simulation runs them too.
+    """
+
+    dd: str = "none"
+    twirling: bool = False
+    readout_mitigation: bool = False
+
+    def __post_init__(self) -> None:
+        if self.dd not in DD_SEQUENCES:
+            raise ConfigError(f"dd must be one of {list(DD_SEQUENCES)}, got {self.dd!r}.")
+
+    @property
+    def any(self) -> bool:
+        return self.dd != "none" or self.twirling or self.readout_mitigation
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def logical_width(circuit: QuantumCircuit) -> int:
@@ -125,6 +162,7 @@ def expectation_z(
     mode: Any = None,
     job: Any = None,
     on_submit: Callable[[str], None] | None = None,
+    errors: ErrorOptions = ErrorOptions(),
 ) -> np.ndarray:
     """⟨Z_k⟩ on every logical qubit of every circuit, in one job.
 
@@ -145,6 +183,7 @@ def expectation_z(
             result is read instead of submitting again.
         on_submit: called with the job id as soon as the job is submitted, before
             waiting for it (to persist it: on hardware a resubmission costs queue time).
+        errors: error suppression (set on the Sampler) and readout mitigation.
 
     Returns:
         ⟨Z_k⟩ per circuit. Shape: ``(len(circuits), W)``.
@@ -158,6 +197,9 @@ def expectation_z(
             f"all circuits must have the same logical width, got widths {sorted(widths)}."
         )
     if is_statevector(backend):
+        if errors.any:
+            raise ConfigError("the statevector backend is exact: error suppression and "
+                              "mitigation need a device or a fake backend.")
         return np.stack([exact_expectation_z(c) for c in circuits])
     check_positive_int("shots", shots)
     isa = [
@@ -168,12 +210,62 @@ def expectation_z(
         sampler = Sampler(mode=mode or backend)
         if isinstance(backend, FakeBackendV2) and seed is not None:
             sampler.options.simulator.seed_simulator = seed
+        if errors.dd != "none":
+            sampler.options.dynamical_decoupling.enable = True
+            sampler.options.dynamical_decoupling.sequence_type = errors.dd
+        if errors.twirling:
+            sampler.options.twirling.enable_gates = True
+            sampler.options.twirling.enable_measure = True
         job = sampler.run([measure_logical_qubits(c) for c in isa], shots=shots)
         if on_submit is not None:
             on_submit(job.job_id())
     result = job.result()
-    out = np.empty((len(circuits), widths.pop()))
+    width = widths.pop()
+    if errors.readout_mitigation:
+        counts = [getattr(pub.data, MEASURE_REGISTER).get_counts() for pub in result]
+        return mitigated_expectation_z(counts, [physical_qubits(c) for c in isa], backend,
+                                       shots, width)
+    out = np.empty((len(circuits), width))
     for i, pub in enumerate(result):
         bits = getattr(pub.data, MEASURE_REGISTER).to_bool_array(order="little")  # (shots, W)
         out[i] = 1.0 - 2.0 * bits.mean(axis=0)
+    return out
+
+
+def physical_qubits(circuit: QuantumCircuit) -> list[int]:
+    """The physical qubit that logical qubit k ends on (what bit k of ``meas`` reads)."""
+    if circuit.layout is None:
+        return list(range(circuit.num_qubits))
+    return list(circuit.layout.final_index_layout(filter_ancillas=True))
+
+
+def mitigated_expectation_z(counts: Sequence[dict[str, int]], qubits: Sequence[list[int]],
+                            backend: Backend, shots: int, width: int) -> np.ndarray:
+    """⟨Z_k⟩ from counts corrected for readout errors by mthree (M3).
+
+    M3 calibrates each measured physical qubit on ``backend`` (its balanced
+    calibration circuits) and solves, per circuit, for the quasi-probabilities that
+    the measured counts came from; ⟨Z_k⟩ is their marginal on bit k. Quasi-
+    probabilities may be slightly negative, so a value may leave [-1, 1] by a little;
+    it is clipped.
+
+    Args:
+        counts: per circuit, the ``meas`` register's counts (bit k = logical qubit k).
+        qubits: per circuit, the physical qubit of each bit (:func:`physical_qubits`).
+        backend: the backend the counts came from (calibrated here).
+        shots: calibration shots per circuit.
+        width: W.
+    """
+    import mthree  # noqa: PLC0415 - only readout mitigation needs it
+
+    mitigator = mthree.M3Mitigation(backend)
+    mitigator.cals_from_system(sorted({q for qs in qubits for q in qs}), shots=max(shots, 1000))
+    out = np.empty((len(counts), width))
+    for i, (c, qs) in enumerate(zip(counts, qubits)):
+        quasi = mitigator.apply_correction(c, list(qs))
+        z = np.zeros(width)
+        for bitstring, p in quasi.items():
+            bits = np.array([int(b) for b in bitstring[::-1]])  # bit k = string[-1 - k]
+            z += p * (1 - 2 * bits)
+        out[i] = np.clip(z, -1.0, 1.0)
     return out

@@ -71,3 +71,28 @@ def test_cli_reports_unknown_backend(probed_run, test_images, tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "unknown fake backend 'fake_nowhere'" in err and len(err.splitlines()) == 1
+
+
+def test_error_options_are_recorded_and_a_resume_cannot_mix_them(probed_run, test_images,
+                                                                   tmp_path):
+    from convert.execute import ErrorOptions
+    from tfq_ssl.errors import RunFolderError
+    errors = ErrorOptions(dd="XX", twirling=True, readout_mitigation=True)
+    summary = evaluate_lib.evaluate(probed_run, 2, "fake_paris", 3, 500, False, str(tmp_path),
+                                    errors=errors)
+    assert summary["errors"] == {"dd": "XX", "twirling": True, "readout_mitigation": True}
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert all(r["errors"] == summary["errors"] for r in records)
+    jobs = [json.loads(line) for line in (tmp_path / "results.jobs.jsonl").read_text().splitlines()]
+    assert jobs and all(j["errors"] == summary["errors"] for j in jobs)
+    with pytest.raises(RunFolderError, match="different run"):
+        evaluate_lib.evaluate(probed_run, 2, "fake_paris", 3, 500, False, str(tmp_path))
+
+
+def test_error_options_on_the_exact_backend_are_one_line(probed_run, tmp_path, capsys):
+    assert evaluate_lib.main(["--run", probed_run, "--backend", "statevector",
+                              "--readout-mitigation", "--out", str(tmp_path / "e")]) == 2
+    assert "need a device or fake backend" in capsys.readouterr().err
+    assert evaluate_lib.main(["--run", probed_run, "--backend", "fake_paris", "--dd", "XZ",
+                              "--out", str(tmp_path / "e")]) == 2
+    assert not (tmp_path / "e").exists()

@@ -77,3 +77,78 @@ def test_rejects_bad_shots_and_mixed_widths():
         expectation_z([QuantumCircuit(2)], backend, shots=0)
     with pytest.raises(ValueError, match="same logical width"):
         expectation_z([QuantumCircuit(2), QuantumCircuit(3)], backend)
+
+
+class _RecordingSampler:
+    """Stands in for the Runtime Sampler: records its options and returns zeros."""
+
+    made = []
+
+    def __init__(self, mode):
+        from qiskit_ibm_runtime.executor_sampler import Sampler
+        self.options = Sampler(mode=mode).options
+        _RecordingSampler.made.append(self)
+
+    def run(self, pubs, shots):
+        from qiskit.primitives import BitArray, DataBin, SamplerPubResult
+
+        class _Job:
+            def job_id(self):
+                return "job-1"
+
+            def result(self):
+                return [SamplerPubResult(DataBin(meas=BitArray.from_bool_array(
+                    np.zeros((shots, p.num_clbits), bool)))) for p in pubs]
+        return _Job()
+
+
+def test_error_suppression_options_reach_the_sampler(monkeypatch):
+    import convert.execute as execute
+    monkeypatch.setattr(execute, "Sampler", _RecordingSampler)
+    _RecordingSampler.made.clear()
+    circuit = representation_qiskit_circuit(2, 1, "ring", [0.1, 0.2], [0.3, 0.4, 0.5, 0.6])
+    z = expectation_z([circuit], get_backend("fake_fez"), 10, seed=0,
+                      errors=execute.ErrorOptions(dd="XY4", twirling=True))
+    np.testing.assert_allclose(z, 1.0)
+    [sampler] = _RecordingSampler.made
+    assert sampler.options.dynamical_decoupling.enable is True
+    assert sampler.options.dynamical_decoupling.sequence_type == "XY4"
+    assert sampler.options.twirling.enable_gates is True
+    assert sampler.options.twirling.enable_measure is True
+    expectation_z([circuit], get_backend("fake_fez"), 10, seed=0)
+    assert _RecordingSampler.made[-1].options.dynamical_decoupling.enable is False
+    assert not _RecordingSampler.made[-1].options.twirling.enable_gates
+
+
+def test_error_options_are_checked():
+    import convert.execute as execute
+    from tfq_ssl.errors import ConfigError
+    with pytest.raises(ConfigError, match="dd must be one of"):
+        execute.ErrorOptions(dd="XYZ")
+    circuit = representation_qiskit_circuit(2, 1, "ring", [0.1, 0.2], [0.3, 0.4, 0.5, 0.6])
+    with pytest.raises(ConfigError, match="statevector backend is exact"):
+        expectation_z([circuit], get_backend("statevector"),
+                      errors=execute.ErrorOptions(readout_mitigation=True))
+
+
+def test_readout_mitigation_brings_z_closer_to_the_exact_values():
+    """Basis states: their exact ⟨Z_k⟩ are ±1, and what the device gets wrong is almost
+    all readout (a few X gates); M3 removes most of it (fake_paris, 4000 shots: mean
+    error 0.024 raw, 0.006 mitigated; fake_fez 0.013 → 0.006 and fake_miami 0.019 →
+    0.001 the same way, but their 156-qubit local simulation takes minutes)."""
+    import convert.execute as execute
+    backend = get_backend("fake_paris")
+    circuits = []
+    for pattern in ((0, 0, 0), (1, 0, 1), (1, 1, 1), (0, 1, 0)):
+        qc = QuantumCircuit(3)
+        for k, bit in enumerate(pattern):
+            if bit:
+                qc.x(k)
+        circuits.append(qc)
+    exact = np.stack([execute.exact_expectation_z(c) for c in circuits])
+    raw = expectation_z(circuits, backend, 4000, seed=3)
+    mitigated = expectation_z(circuits, backend, 4000, seed=3,
+                              errors=execute.ErrorOptions(readout_mitigation=True))
+    raw_error, mitigated_error = np.abs(raw - exact).mean(), np.abs(mitigated - exact).mean()
+    assert raw_error > 0.01  # the device has readout errors to correct
+    assert mitigated_error < 0.5 * raw_error
