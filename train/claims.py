@@ -127,10 +127,12 @@ def _mean(data: dict[str, Any] | None, variant: str) -> str:
     return f"{100 * stat['mean']:.2f} ± {100 * stat['std']:.2f}{ci} (n={stat['n']})"
 
 
-def _diff_text(p: dict[str, Any] | None) -> str:
-    if p is None:
-        return "not run"
-    return f"{p['d']:+.2f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}] (n={p['n']} paired)"
+def _diff_text(p: dict[str, Any] | None, data: dict[str, Any] | None = None,
+               a: str = "", b: str = "") -> str:
+    if p is not None:
+        return f"{p['d']:+.2f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}] (n={p['n']} paired)"
+    ran = data is not None and data["curves"].get(a) and data["curves"].get(b)
+    return "fewer than 2 paired seeds: no interval" if ran else "not run"
 
 
 def _first_last(folders: Sequence[str], filename: str, column: str) -> list[tuple[float, float]]:
@@ -210,7 +212,8 @@ def fig6_rows(exp_dir: str) -> list[list[str]]:
         rows.append(["Fig. 6", f"{label}: about the classical model's accuracy (47.00 vs 47.27 %)",
                      f"device {100 * kd / summary['images']:.2f} [{100 * wd[0]:.1f}, "
                      f"{100 * wd[1]:.1f}], classical {100 * kc / n:.2f} [{100 * wc[0]:.1f}, "
-                     f"{100 * wc[1]:.1f}]; difference {100 * (lo + hi) / 2:+.2f} "
+                     f"{100 * wc[1]:.1f}]; difference "
+                     f"{100 * (kd / summary['images'] - kc / n):+.2f} "
                      f"[{100 * lo:+.2f}, {100 * hi:+.2f}]",
                      verdict_equal((100 * lo, 100 * hi), 5.0)])
     return rows
@@ -224,23 +227,26 @@ def rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None = None
     out = fig4_rows(exp_dir, seeds, ledger_root)
     p = _paired(fig5, "quantum", "classical")
     out.append(["Fig. 5", "quantum beats classical (46.51 vs 43.49 %: +3.02)",
-                f"{_mean(fig5, 'quantum')} vs {_mean(fig5, 'classical')}; {_diff_text(p)}",
+                f"{_mean(fig5, 'quantum')} vs {_mean(fig5, 'classical')}; "
+                f"{_diff_text(p, fig5, 'quantum', 'classical')}",
                 verdict_difference(p["ci"], 3.02) if p else "–"])
     p = _paired(fig5, "quantum_100_shots", "quantum")
     out.append(["Fig. 5", "100 shots learn as well as exact (46.34 vs 46.51 %)",
-                f"{_mean(fig5, 'quantum_100_shots')}; {_diff_text(p)}",
+                f"{_mean(fig5, 'quantum_100_shots')}; "
+                f"{_diff_text(p, fig5, 'quantum_100_shots', 'quantum')}",
                 verdict_equal(p["ci"]) if p else "–"])
     p = _paired(fig10, "all_to_all", "quantum")
     out.append(["Fig. 10", "all-to-all below the ring (43.46 vs 46.51 %: −3.05)",
-                f"{_mean(fig10, 'all_to_all')}; {_diff_text(p)}",
+                f"{_mean(fig10, 'all_to_all')}; {_diff_text(p, fig10, 'all_to_all', 'quantum')}",
                 verdict_difference(p["ci"], -3.05) if p else "–"])
     p = _paired(fig10, "all_to_all", "classical")
     out.append(["Fig. 10", "all-to-all about the classical figure (43.46 vs 43.49 %)",
-                _diff_text(p), verdict_equal(p["ci"]) if p else "–"])
+                _diff_text(p, fig10, "all_to_all", "classical"),
+                verdict_equal(p["ci"]) if p else "–"])
     for w in (2, 4, 6, 8):
         q, c = ("quantum", "classical") if w == 8 else (f"quantum_W{w}", f"classical_W{w}")
         p = _paired(fig8, q, c)
-        out.append(["Fig. 8", f"W = {w}: quantum ≥ classical", _diff_text(p),
+        out.append(["Fig. 8", f"W = {w}: quantum ≥ classical", _diff_text(p, fig8, q, c),
                     verdict_direction(p["ci"]) if p else "–"])
     like = []
     for w in (2, 4, 8, 16):
@@ -249,7 +255,8 @@ def rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None = None
         ok = p is not None and p["ci"][0] > -MARGIN
         like.append((w, ok))
         out.append(["Fig. 7", f"W = {w} vs W = 512 (behaves like W = 512: the paired "
-                    f"difference's CI lies above −{MARGIN:g} points)", _diff_text(p),
+                    f"difference's CI lies above −{MARGIN:g} points)",
+                    _diff_text(p, fig7, name, "classical_W512"),
                     ("behaves like W = 512" if ok else "does not") if p else "–"])
     if all(p is not None for p in (_paired(fig7, "classical", "classical_W512"),)):
         narrowest = next((w for w, ok in like if ok), None)
@@ -259,7 +266,8 @@ def rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None = None
                     if narrowest is not None else "not established"])
     for w in (12, 16, 20):
         p = _paired(wide, f"quantum_W{w}", f"classical_W{w}")
-        out.append(["wide", f"W = {w}: the quantum network's gain persists", _diff_text(p),
+        out.append(["wide", f"W = {w}: the quantum network's gain persists",
+                    _diff_text(p, wide, f"quantum_W{w}", f"classical_W{w}"),
                     verdict_direction(p["ci"]) if p else "–"])
     out += fig6_rows(exp_dir)
     return out
