@@ -44,6 +44,7 @@ def test_data_seed_separates_the_data_stream_from_the_initialisation(monkeypatch
     """pretrain with train.data_seed=d sees the batches of a run seeded d and starts
     from the weights of a run seeded train.seed (what the variance study relies on)."""
     monkeypatch.setattr(pretraining, "load_cifar10", lambda split, **kw: generated_images(48))
+    monkeypatch.setattr(pretraining, "check_available", lambda **kw: None)  # as if TFDS had it
     seen = {}
     real_data, real_build = pretraining.training_data, pretraining.build_simclr
 
