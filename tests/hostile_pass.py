@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import glob
 import json
 import os
 import shutil
@@ -140,15 +141,19 @@ def main() -> int:
                 f.write("\n".join(lines) + "\n")
         return do
 
+    def one(folder: str, rel: str) -> str:
+        [path] = glob.glob(os.path.join(folder, rel))  # probe folders carry a settings digest
+        return path
+
     def truncate(name: str, rel: str, size: int = 10) -> Callable[[], None]:
         def do() -> None:
-            with open(os.path.join(copy(name), rel), "r+b") as f:
+            with open(one(copy(name), rel), "r+b") as f:
                 f.truncate(size)
         return do
 
     def write(name: str, rel: str, text: str) -> Callable[[], None]:
         def do() -> None:
-            with open(os.path.join(copy(name), rel), "w") as f:
+            with open(one(copy(name), rel), "w") as f:
                 f.write(text)
         return do
 
@@ -230,10 +235,10 @@ def main() -> int:
              setup=edit_metrics("c6", 7, "6,1.")),
         Case("probe garbled probe result", ["train.probe", "--run", w("c7"), "--epochs", "2",
                                             *data], "error",
-             setup=write("c7", "probe/cached/step-00006.json", "{garbage")),
+             setup=write("c7", "probe/cached*/step-00006.json", "{garbage")),
         Case("probe truncated head", ["convert.evaluate", "--run", w("c8"), "--backend",
                                       "statevector", "--images", "4", "--out", w("c8e"), *data],
-             "error", setup=truncate("c8", "probe/cached/step-00006.head.npz")),
+             "error", setup=truncate("c8", "probe/cached*/step-00006.head.npz")),
         Case("probe on a missing run", ["train.probe", "--run", w("nope"), *data], "error"),
         Case("probe on a non-run folder", ["train.probe", "--run", work, *data], "error"),
         Case("probe --checkpoints 999", ["train.probe", "--run", base, "--checkpoints", "999",
@@ -360,8 +365,13 @@ def main() -> int:
     for case in cases:
         if not case.name.startswith(args.only):
             continue
-        if case.setup:
-            case.setup()
+        try:
+            if case.setup:
+                case.setup()
+        except Exception as err:  # noqa: BLE001 - a bug of this script, not of the project
+            rows.append((case.name, "setup failed", 0.0, str(err)[:110]))
+            print(f"{'setup failed':14s}         {case.name}  | {err}", flush=True)
+            continue
         argv = case.argv() if callable(case.argv) else case.argv
         rc, err, seconds = run(argv, case.timeout, case.kill_after, case.signal)
         outcome = classify(case, rc, err)
