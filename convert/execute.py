@@ -24,7 +24,7 @@ from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
 from convert.backends import Backend, is_statevector
 from convert.compile import transpile_for
-from tfq_ssl.checks import check_positive_int
+from tfq_ssl.checks import check_one_of, check_positive_int
 from tfq_ssl.errors import ConfigError
 
 MEASURE_REGISTER = "meas"
@@ -54,8 +54,7 @@ class ErrorOptions:
     readout_mitigation: bool = False
 
     def __post_init__(self) -> None:
-        if self.dd not in DD_SEQUENCES:
-            raise ConfigError(f"dd must be one of {list(DD_SEQUENCES)}, got {self.dd!r}.")
+        check_one_of("dd", self.dd, DD_SEQUENCES)
 
     @property
     def any(self) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 from tfq_ssl.errors import ConfigError
 
-__all__ = ["check_positive_int"]
+__all__ = ["check_one_of", "check_positive_int"]
 
 
 def check_positive_int(
@@ -42,3 +43,10 @@ def check_positive_int(
             expected = f"None ({none_means}) or {expected}"
         raise ConfigError(f"{name} must be {expected}, got {value!r}.")
     return value
+
+
+def check_one_of(name: str, value: object, allowed: Sequence[object]) -> None:
+    """A :class:`ConfigError` naming ``name``, the choices and ``value`` unless ``value``
+    is one of ``allowed``."""
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {tuple(allowed)}, got {value!r}.")

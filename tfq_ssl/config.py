@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Any
 
-from tfq_ssl.checks import check_positive_int
+from tfq_ssl.checks import check_one_of, check_positive_int
 from tfq_ssl.errors import ConfigError
 from tfq_ssl.quantum.options import check_options
 
@@ -341,23 +341,18 @@ def _positive(key: str, value: Any) -> None:
         raise ConfigError(f"{key} must be a number > 0, got {value!r}.")
 
 
-def _one_of(key: str, value: Any, allowed: Sequence[Any]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{key} must be one of {tuple(allowed)}, got {value!r}.")
-
-
 def check_model(model: "ModelConfig", prefix: str = "model.") -> None:
     """Raise :class:`ConfigError` for a value or a combination the model cannot build."""
-    _one_of(f"{prefix}representation", model.representation, REPRESENTATIONS)
+    check_one_of(f"{prefix}representation", model.representation, REPRESENTATIONS)
     check_positive_int(f"{prefix}width", model.width)
     check_positive_int(f"{prefix}layers", model.layers)
-    _one_of(f"{prefix}resnet_depth", model.resnet_depth, RESNET_DEPTHS)
-    _one_of(f"{prefix}stem", model.stem, STEMS)
-    _one_of(f"{prefix}init", model.init, INITS)
-    _one_of(f"{prefix}head_bn", model.head_bn, INITS)
+    check_one_of(f"{prefix}resnet_depth", model.resnet_depth, RESNET_DEPTHS)
+    check_one_of(f"{prefix}stem", model.stem, STEMS)
+    check_one_of(f"{prefix}init", model.init, INITS)
+    check_one_of(f"{prefix}head_bn", model.head_bn, INITS)
     if not isinstance(model.bn_per_view, bool):
         raise ConfigError(f"{prefix}bn_per_view must be true or false, got {model.bn_per_view!r}.")
-    _one_of(f"{prefix}activation", model.activation, ACTIVATIONS)
+    check_one_of(f"{prefix}activation", model.activation, ACTIVATIONS)
     if model.activation != "leaky_relu" and model.representation != "classical":
         raise ConfigError(
             f"{prefix}activation={model.activation!r} applies to the classical network only; "
@@ -399,8 +394,8 @@ def check_run(config: "RunConfig") -> None:
 
 def check_probe(probe: ProbeConfig) -> None:
     """Validate probe settings (see :func:`check_run`)."""
-    _one_of("protocol", probe.protocol, PROTOCOLS)
-    _one_of("head", probe.head, HEADS)
+    check_one_of("protocol", probe.protocol, PROTOCOLS)
+    check_one_of("head", probe.head, HEADS)
     if probe.head != "adam" and probe.protocol != "cached":
         raise ConfigError(f"head {probe.head!r} fits fixed features and needs the cached "
                           f"protocol, got protocol {probe.protocol!r}.")

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from tfq_ssl.checks import check_positive_int
+from tfq_ssl.errors import ConfigError
 
 
 @pytest.mark.parametrize("value", [1, 7])
@@ -24,3 +25,10 @@ def test_options_keep_each_callers_rule():
     assert check_positive_int("shots", np.int32(5), numpy_ints=True) == 5
     with pytest.raises(ValueError, match="shots"):
         check_positive_int("shots", np.bool_(True), numpy_ints=True)
+
+
+def test_check_one_of_names_the_choices_and_the_value():
+    from tfq_ssl.checks import check_one_of
+    check_one_of("engine", "tfq", ("tfq", "statevector"))
+    with pytest.raises(ConfigError, match=r"engine must be one of \('tfq', 'statevector'\), got 'gpu'"):
+        check_one_of("engine", "gpu", ["tfq", "statevector"])

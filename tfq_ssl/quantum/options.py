@@ -8,7 +8,7 @@ layer would refuse it.
 
 from __future__ import annotations
 
-from tfq_ssl.checks import check_positive_int
+from tfq_ssl.checks import check_one_of, check_positive_int
 from tfq_ssl.errors import ConfigError
 
 ANSATZE = ("ring", "ring_product", "all_to_all")
@@ -21,11 +21,6 @@ ENGINES = ("tfq", "statevector", "tensornet")
 TENSORNET_MAX_LAYERS = 3
 
 
-def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {allowed}, got {value!r}.")
-
-
 def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine: str,
                   noise: float, layers: int, prefix: str = "") -> None:
     """Raise :class:`ConfigError` for an option, or a combination, no executor supports.
@@ -36,10 +31,10 @@ def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine
         prefix: put before every option's name in messages (``"model."`` for configs).
     """
     p = prefix
-    _one_of(f"{p}ansatz", ansatz, ANSATZE)
-    _one_of(f"{p}differentiator", differentiator, DIFFERENTIATORS)
+    check_one_of(f"{p}ansatz", ansatz, ANSATZE)
+    check_one_of(f"{p}differentiator", differentiator, DIFFERENTIATORS)
     check_positive_int(f"{p}shots", shots, none_means="exact")
-    _one_of(f"{p}engine", engine, ENGINES)
+    check_one_of(f"{p}engine", engine, ENGINES)
     check_positive_int(f"{p}layers", layers)
     if shots is not None and differentiator == "adjoint":
         raise ConfigError(
