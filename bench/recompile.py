@@ -9,6 +9,7 @@ Angles are uniform in [0, π] (the compression layer's range) and weights unifor
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -16,18 +17,31 @@ import numpy as np
 from convert.backends import get_backend
 from convert.compile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
+from tfq_ssl import cli
 from tfq_ssl.quantum.circuits import representation_circuit
+from tfq_ssl.quantum.options import ANSATZE
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=5)
-    parser.add_argument("--width", type=int, default=8)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--ansatz", default="ring")
+def _overlap(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = cli.ArgumentParser(prog="python -m bench.recompile",
+                                description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=cli.positive_int, default=5)
+    parser.add_argument("--width", type=cli.positive_int, default=8)
+    parser.add_argument("--layers", type=cli.positive_int, default=2)
+    parser.add_argument("--ansatz", default="ring", choices=ANSATZE)
     parser.add_argument("--backend", default="fake_paris")
-    parser.add_argument("--target-overlap", type=float, default=0.99)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target-overlap", type=_overlap, default=0.99)
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0)
     args = parser.parse_args(argv)
 
     backend = get_backend(args.backend)
@@ -63,7 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     if len(ok):
         print(f"mean recompiled {ok[:, 2].mean():.1f} / {ok[:, 3].mean():.1f} over the "
               f"{len(ok)}/{len(a)} images that reached the target with fewer 2q gates")  # fmt: skip
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run("bench.recompile", _main, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,9 +8,9 @@ the same run on the same random images. Prints each mode's ratio to the classica
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import statistics
+import sys
 import time
 
 import tfq_ssl  # noqa: F401
@@ -18,6 +18,7 @@ import tensorflow as tf
 import tf_keras
 
 from models.simclr import build_simclr
+from tfq_ssl import cli
 from bench.machine import describe
 from tfq_ssl.config import ModelConfig
 
@@ -51,12 +52,13 @@ def step_seconds(config: ModelConfig, batch: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=256, help="images (2x views) per step")
-    parser.add_argument("--width", type=int, default=8)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+def _main(argv: list[str] | None = None) -> int:
+    parser = cli.ArgumentParser(prog="python -m bench.step", description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=cli.positive_int, default=256,
+                        help="images (2x views) per step")
+    parser.add_argument("--width", type=cli.positive_int, default=8)
+    parser.add_argument("--layers", type=cli.positive_int, default=2)
+    parser.add_argument("--repeats", type=cli.positive_int, default=5)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     args = parser.parse_args(argv)
     print(describe(), flush=True)
@@ -73,7 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     for mode, seconds in results.items():
         ratio = f"{seconds / reference:.2f}" if reference else "-"
         print(f"{mode:<26} {seconds:>8.3f} {ratio:>12}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run("bench.step", _main, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -154,6 +154,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from convert.execute import ErrorOptions  # noqa: PLC0415
 
     check_instance(args.instance)
+    cli.check_out_folder(args.out)
     errors = ErrorOptions(args.dd, args.twirling, args.readout_mitigation)
     if errors.any and args.backend.strip().lower() == "statevector":
         raise ConfigError("--dd, --twirling and --readout-mitigation need a device or fake "

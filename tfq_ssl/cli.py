@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tfq_ssl.errors import ConfigError, UserError
+from tfq_ssl.errors import ConfigError, RunFolderError, UserError
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -161,6 +161,25 @@ def add_data_dir(parser: argparse.ArgumentParser, environ: Mapping[str, str],
     env = environ.get("TFDS_DATA_DIR") or None
     parser.add_argument("--data-dir", metavar="DIR", type=data_directory, default=env,
                         help=f"TFDS data directory (default: $TFDS_DATA_DIR, else {default})")
+
+
+def check_out_folder(path: str) -> None:
+    """Refuse an ``--out`` that a file blocks: the path itself or a folder on the way.
+
+    Commands create their output folder after TensorFlow has loaded (~10 s); checked
+    before, the answer is immediate and names the file.
+
+    Raises:
+        RunFolderError: ``path``, or its nearest existing ancestor, is not a folder.
+    """
+    existing = os.path.abspath(path)
+    while not os.path.lexists(existing):  # lexists: a dangling link blocks too
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        blocker = path if existing == os.path.abspath(path) else existing
+        what = "is a file, not a folder" if os.path.isfile(existing) else "is not a folder"
+        raise RunFolderError(
+            f"--out {path}: {blocker} {what}; give a new path or a folder to resume.")
 
 
 def one_checkpoint(run_dir: str, spec: str) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from tfq_ssl import cli
 from tfq_ssl import config as config_lib
 from tfq_ssl.config import RunConfig
-from tfq_ssl.errors import ConfigError, RunFolderError
+from tfq_ssl.errors import ConfigError
 from train.presets import PRESETS, get_preset
 
 
@@ -34,25 +34,6 @@ def resolve_config(preset: str | None, config_path: str | None, data_dir: str | 
     if data_dir is not None:
         overrides = [f"data.data_dir={json.dumps(data_dir)}", *overrides]
     return config_lib.override(config, list(overrides))
-
-
-def check_out_folder(path: str) -> None:
-    """Refuse an ``--out`` that a file blocks: the path itself or a folder on the way.
-
-    Creating the run folder is the first thing training does, after TensorFlow has
-    loaded (~10 s); checked here, the answer is immediate and names the file.
-
-    Raises:
-        RunFolderError: ``path``, or its nearest existing ancestor, is not a folder.
-    """
-    existing = os.path.abspath(path)
-    while not os.path.lexists(existing):  # lexists: a dangling link blocks too
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        blocker = path if existing == os.path.abspath(path) else existing
-        what = "is a file, not a folder" if os.path.isfile(existing) else "is not a folder"
-        raise RunFolderError(
-            f"--out {path}: {blocker} {what}; give a new path or a run folder to resume.")
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -78,7 +59,7 @@ def build_parser() -> cli.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     config = resolve_config(args.preset, args.config, args.data_dir, args.overrides)
-    check_out_folder(args.out)
+    cli.check_out_folder(args.out)
     # TensorFlow loads only now, so --help and config errors come back at once.
     tf = cli.load_tensorflow()
 

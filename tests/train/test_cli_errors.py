@@ -140,12 +140,13 @@ def test_corrected_rerun_is_accepted_after_a_bad_one(tmp_path, capsys):
 
 
 def _main_in_a_child(module: str, argv: list[str]) -> subprocess.CompletedProcess:
-    """Run ``train.<module>.main(argv)`` in a fresh interpreter; its stdout says whether
-    TensorFlow was imported ("TF" or "no TF"), its exit status is main's."""
+    """Run ``train.<module>.main(argv)`` (or a dotted ``package.module``'s) in a fresh
+    interpreter; its stdout says whether TensorFlow was imported ("TF" or "no TF"),
+    its exit status is main's."""
+    name = module if "." in module else f"train.{module}"
     script = (
-        "import sys\n"
-        f"from train import {module}\n"
-        f"code = {module}.main({argv!r})\n"
+        "import importlib, sys\n"
+        f"code = importlib.import_module({name!r}).main({argv!r})\n"
         "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
         "sys.exit(code)\n"
     )
@@ -170,12 +171,35 @@ def test_pretrain_out_blocked_by_a_file_is_one_line_before_tensorflow(where, tmp
 
 
 def test_pretrain_out_may_be_new_or_an_existing_folder(tmp_path):
-    pretrain.check_out_folder(str(tmp_path))  # a run folder to resume
-    pretrain.check_out_folder(str(tmp_path / "new" / "deeper"))  # made by the run
+    from tfq_ssl import cli
+    cli.check_out_folder(str(tmp_path))  # a run folder to resume
+    cli.check_out_folder(str(tmp_path / "new" / "deeper"))  # made by the run
     os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
     from tfq_ssl.errors import RunFolderError
     with pytest.raises(RunFolderError, match="dangling is not a folder"):
-        pretrain.check_out_folder(str(tmp_path / "dangling" / "run"))
+        cli.check_out_folder(str(tmp_path / "dangling" / "run"))
+
+
+def test_evaluate_out_blocked_by_a_file_is_one_line_before_tensorflow(tmp_path):
+    """Hostile pass: convert.evaluate answered a raw '[Errno 17] File exists' after
+    TensorFlow had loaded."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    proc = _main_in_a_child("convert.evaluate", ["--run", str(tmp_path), "--backend", "statevector",
+                                         "--out", str(blocker)])
+    assert proc.returncode == 2 and proc.stdout.strip() == "no TF", proc.stderr
+    assert "is a file, not a folder" in proc.stderr
+
+
+@pytest.mark.parametrize("module,argv", [("bench.step", ["--repeats", "0"]),
+                                         ("bench.recompile", ["--width", "0"]),
+                                         ("bench.recompile", ["--target-overlap", "1.5"])])
+def test_bench_tools_answer_bad_values_in_one_line(module, argv, capsys):
+    """Hostile pass: both printed a traceback (an empty median, a ConfigError)."""
+    import importlib
+    assert importlib.import_module(module).main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error:" in err
 
 
 def test_help_is_instant_and_loads_no_tensorflow():
