@@ -286,14 +286,15 @@ def _finished(job: Job, probes: Sequence[ProbeConfig]) -> bool:
 
 
 def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str | None:
-    """Pretrain and probe one run in child processes, reusing whatever is done; ``None``
-    when the ledger already holds the run."""
+    """Pretrain and probe one run in child processes, reusing whatever is done; where
+    its results are, or ``None`` when nothing was left to run (the ledger holds the
+    run, or its folder holds it finished and probed)."""
     if in_ledger(job, probes):
         return None
     _prepare(job)
     if _finished(job, probes):  # nothing to run (its checkpoints may be dropped)
         keep(job, probes)
-        return job.folder
+        return None
     log = os.path.join(job.folder, EXPERIMENT_LOG)
     data = ["--data-dir", data_dir] if data_dir else []
     python = sys.executable
@@ -332,7 +333,8 @@ def run_local(jobs: Sequence[Job], probe: Probes, data_dir: str | None,
                 folder = future.result()
                 if folder is None:
                     outcome.reused += 1
-                    _progress(outcome, n, f"{job.name} (in the ledger {job.ledger})")
+                    where = f"in the ledger {job.ledger}" if in_ledger(job, probes) else job.folder
+                    _progress(outcome, n, f"{job.name} (already done: {where})")
                     continue
                 _progress(outcome, n, f"{job.name} -> {folder}")
                 outcome.done += 1
