@@ -174,31 +174,42 @@ def without_data_dir(config: RunConfig) -> RunConfig:
     return dataclasses.replace(config, data=dataclasses.replace(config.data, data_dir=None))
 
 
+def check_same_run(config: RunConfig, run_dir: str) -> RunConfig | None:
+    """The config stored in ``run_dir`` (``None`` if it holds no run yet), after checking
+    that ``config`` is that run's, but for where the data lives. Writes nothing.
+
+    Raises:
+        RunFolderError: ``run_dir`` holds a run of another config (the keys named).
+    """
+    if not is_run_folder(run_dir):
+        return None
+    stored = read_config(run_dir)
+    existing, wanted = without_data_dir(stored), without_data_dir(config)
+    if existing != wanted:
+        old, new = _flat(config_lib.to_dict(existing)), _flat(config_lib.to_dict(wanted))
+        diff = ", ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now"
+                         for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+        raise RunFolderError(
+            f"{run_dir} already holds a run with a different config ({diff}). Rerun "
+            "with the same settings to resume it, or choose a new --out."
+        )
+    return stored
+
+
 def prepare(config: RunConfig, run_dir: str) -> None:
     """Create the run folder and save the config; refuse a folder of another run.
 
     A rerun may move the data: a ``data.data_dir`` given now replaces the stored one
     (``None``, TFDS' default, keeps it), so later commands find the data where it is.
     """
+    stored = check_same_run(config, run_dir)  # before anything is written
     os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), exist_ok=True)
-    if is_run_folder(run_dir):
-        existing = read_config(run_dir)
-        moved = config.data.data_dir not in (None, existing.data.data_dir)
-        if moved:
-            config_lib.save_json(config, config_path(run_dir))
-            log.info("%s: the data location is now %r (was %r).", run_dir,
-                     config.data.data_dir, existing.data.data_dir)
-        existing, config = without_data_dir(existing), without_data_dir(config)
-        if existing != config:
-            old, new = _flat(config_lib.to_dict(existing)), _flat(config_lib.to_dict(config))
-            diff = ", ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now"
-                             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
-            raise RunFolderError(
-                f"{run_dir} already holds a run with a different config ({diff}). Rerun "
-                "with the same settings to resume it, or choose a new --out."
-            )
-    else:
+    if stored is None:
         config_lib.save_json(config, config_path(run_dir))
+    elif config.data.data_dir not in (None, stored.data.data_dir):
+        config_lib.save_json(config, config_path(run_dir))
+        log.info("%s: the data location is now %r (was %r).", run_dir,
+                 config.data.data_dir, stored.data.data_dir)
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tfq_ssl import cli
+from tfq_ssl import cli, rundir
 from tfq_ssl import config as config_lib
 from tfq_ssl.config import RunConfig
 from tfq_ssl.errors import ConfigError
@@ -60,6 +60,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     config = resolve_config(args.preset, args.config, args.data_dir, args.overrides)
     cli.check_out_folder(args.out)
+    rundir.check_same_run(config, args.out)  # a folder of another run: refused before TF
     # TensorFlow loads only now, so --help and config errors come back at once.
     tf = cli.load_tensorflow()
 

@@ -218,3 +218,36 @@ def test_a_data_dir_that_is_not_a_folder_is_one_line_before_tensorflow(tmp_path,
         assert err.count("\n") == 1 and "is not a folder" in err
     assert not (tmp_path / "run").exists()
 
+
+
+def test_a_different_config_with_a_new_data_location_leaves_the_stored_config(finished,
+                                                                              tmp_path):
+    """The data location was written before the configs were compared, so a refused
+    rerun replaced the run's config.json with the other config."""
+    config, run_dir = finished
+    run_dir = _copy(run_dir, tmp_path)
+    with open(rundir.config_path(run_dir)) as f:
+        before = f.read()
+    other = dataclasses.replace(config, data=dataclasses.replace(config.data,
+                                                                 data_dir=str(tmp_path)),
+                                train=dataclasses.replace(config.train, steps=9))
+    with pytest.raises(rundir.RunFolderError, match="different config"):
+        rundir.prepare(other, run_dir)
+    with open(rundir.config_path(run_dir)) as f:
+        assert f.read() == before
+
+
+def test_a_different_config_is_refused_before_tensorflow_loads(finished, tmp_path):
+    import subprocess
+    import sys
+    _, run_dir = finished
+    run_dir = _copy(run_dir, tmp_path)
+    script = ("import sys\nfrom train import pretrain\n"
+              f"code = pretrain.main(['--config', {rundir.config_path(run_dir)!r}, '--out', "
+              f"{run_dir!r}, '--set', 'train.steps=9'])\n"
+              "print('TF' if 'tensorflow' in sys.modules else 'no TF')\nsys.exit(code)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                          timeout=120)
+    assert proc.returncode == 2 and proc.stdout.strip() == "no TF", proc.stderr
+    assert "different config (train.steps: 4 there, 9 now)" in proc.stderr
