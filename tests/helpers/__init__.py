@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 
 import tfq_ssl  # noqa: F401
 import numpy as np
@@ -111,3 +112,12 @@ def finite_difference_gradients(fn, angles, weights, eps=1e-5):
             g[idx] = (fn(*args_p) - fn(*args_m)) / (2 * eps)
         grads.append(g)
     return grads
+
+
+def copy_run(run_dir: str, tmp_path) -> str:
+    """A copy of a (module-scoped) run folder at ``tmp_path/run`` for one test to damage,
+    without the lock file its writer left."""
+    target = str(tmp_path / "run")
+    shutil.copytree(run_dir, target)
+    os.remove(os.path.join(target, ".lock"))
+    return target

@@ -10,7 +10,7 @@ import tf_keras
 
 from models import probe as probe_lib
 from models.pretraining import pretrain
-from tests.helpers import InterruptAt, tiny_config, view_pairs
+from tests.helpers import InterruptAt, copy_run, tiny_config, view_pairs
 from tfq_ssl import rundir
 from tfq_ssl.errors import CorruptFileError
 
@@ -23,14 +23,6 @@ def finished(tmp_path_factory):
     return config, run_dir
 
 
-def _copy(run_dir, tmp_path):
-    import shutil
-    target = str(tmp_path / "run")
-    shutil.copytree(run_dir, target)
-    os.remove(os.path.join(target, ".lock"))
-    return target
-
-
 def _truncate(path, keep=0.5):
     size = os.path.getsize(path)
     with open(path, "r+b") as f:
@@ -40,7 +32,7 @@ def _truncate(path, keep=0.5):
 @pytest.mark.parametrize("part", ["index", "data"])
 def test_truncated_file_is_named(finished, tmp_path, part):
     _, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     prefix = rundir.checkpoint_prefix(run_dir, 4)
     target = prefix + ".index" if part == "index" else prefix + ".data-00000-of-00001"
     _truncate(target)
@@ -52,7 +44,7 @@ def test_truncated_file_is_named(finished, tmp_path, part):
 
 def test_rerun_of_a_done_run_with_a_truncated_last_checkpoint_redoes_it(finished, tmp_path):
     config, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     _truncate(rundir.checkpoint_prefix(run_dir, 4) + ".data-00000-of-00001")
     result = pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
     assert result["done"] and result["checkpoints"] == [2, 4]
@@ -65,7 +57,7 @@ def test_rerun_of_a_done_run_with_a_truncated_last_checkpoint_redoes_it(finished
 
 def test_a_corrupt_middle_checkpoint_resumes_from_the_one_before(finished, tmp_path):
     config, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     _truncate(rundir.checkpoint_prefix(run_dir, 2) + ".index")
     assert rundir.resume_point(run_dir, 4) == rundir.ResumePoint(0, None)
     assert rundir.list_checkpoints(run_dir) == []
@@ -125,7 +117,7 @@ def test_checkpoints_past_the_newest_resume_state_are_set_aside(finished, tmp_pa
     """A weights checkpoint newer than every resume state (its resume state was lost)
     cannot be continued from: it is moved to superseded/ and recomputed."""
     _, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     # As if the finished 4-step run were continued to 6, its resume state lost.
     rundir.drop_resume_states(run_dir)
     assert rundir.resume_point(run_dir, 6) == rundir.ResumePoint(0, None)
@@ -141,7 +133,7 @@ def test_a_run_whose_checkpoints_were_dropped_is_not_trained_again(finished, tmp
     """--keep last/none: a sweep drops a probed run's checkpoints; a rerun of its
     pretraining must see a finished run, not an empty one to train from step 0."""
     config, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     with open(os.path.join(run_dir, "metrics.csv")) as f:
         before = f.read()
     assert rundir.drop_checkpoints(run_dir, keep_last=keep_last) == ([2] if keep_last else [2, 4])

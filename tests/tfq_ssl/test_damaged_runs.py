@@ -5,14 +5,13 @@ import tfq_ssl  # noqa: F401
 import dataclasses
 import logging
 import os
-import shutil
 import threading
 
 import pytest
 import tf_keras
 
 from models.pretraining import pretrain
-from tests.helpers import InterruptAt, tiny_config, view_pairs
+from tests.helpers import InterruptAt, copy_run, tiny_config, view_pairs
 from tfq_ssl import cli, rundir
 from tfq_ssl.callbacks import StopWhenInterrupted
 from tfq_ssl.data import DatasetUnavailableError
@@ -35,13 +34,6 @@ def finished(tmp_path_factory):
     config = tiny_config("classical", steps=4, save_every=2)
     pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
     return config, run_dir
-
-
-def _copy(run_dir, tmp_path):
-    target = str(tmp_path / "run")
-    shutil.copytree(run_dir, target)
-    os.remove(os.path.join(target, ".lock"))
-    return target
 
 
 def _lines(run_dir, name=rundir.METRICS_FILE):
@@ -68,7 +60,7 @@ def test_an_unfinished_run_recomputes_the_rows_its_damaged_log_lost(stopped, tmp
                                                                     damage):
     """Case 10: the old advice (delete the garbled line, rerun) lost that step's row."""
     config, run_dir = stopped
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     assert _steps(run_dir) == ["1", "2", "3"]
     _rewrite_line(run_dir, 2, "1,0.1,zz" if damage == "garbled" else None)  # step 1's row
     with caplog.at_level(logging.WARNING):
@@ -84,7 +76,7 @@ def test_an_unfinished_run_recomputes_the_rows_its_damaged_log_lost(stopped, tmp
 def test_a_finished_runs_damaged_log_is_named(finished, tmp_path, caplog, damage):
     """Case 9: a rerun reported the run done and said nothing of the damage."""
     config, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     line, text = (3, "garbage") if damage == "middle" else (5, "4,0.")
     _rewrite_line(run_dir, line, text)
     with caplog.at_level(logging.WARNING):
@@ -105,7 +97,7 @@ def test_a_garbled_line_names_a_remedy_that_loses_no_row(tmp_path):
 def test_a_done_run_with_a_lost_last_checkpoint_is_not_retrained(finished, tmp_path, caplog):
     """A finished run keeps its last resume state: losing checkpoint 4 costs no step."""
     config, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     before = _lines(run_dir)
     with open(rundir.checkpoint_prefix(run_dir, 4) + ".index", "r+b") as f:
         f.truncate(10)
@@ -119,7 +111,7 @@ def test_a_done_run_with_a_lost_last_checkpoint_is_not_retrained(finished, tmp_p
 
 def test_a_lost_record_keeps_its_seconds_and_no_empty_resume_folder_stays(finished, tmp_path):
     config, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     with open(os.path.join(run_dir, rundir.STATE_FILE), "w") as f:
         f.write("{garbled")
     rundir.drop_resume_states(run_dir)  # a run folder finished by older code
@@ -185,7 +177,7 @@ def test_the_data_location_is_checked_before_anything_is_written(tmp_path):
 def test_a_rerun_that_moves_the_data_updates_the_stored_location(finished, tmp_path):
     """Case 5: the stored location kept the old path, and later commands failed on it."""
     config, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     moved = dataclasses.replace(config, data=dataclasses.replace(config.data,
                                                                  data_dir=str(tmp_path)))
     rundir.prepare(moved, run_dir)
@@ -225,7 +217,7 @@ def test_a_different_config_with_a_new_data_location_leaves_the_stored_config(fi
     """The data location was written before the configs were compared, so a refused
     rerun replaced the run's config.json with the other config."""
     config, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     with open(rundir.config_path(run_dir)) as f:
         before = f.read()
     other = dataclasses.replace(config, data=dataclasses.replace(config.data,
@@ -241,7 +233,7 @@ def test_a_different_config_is_refused_before_tensorflow_loads(finished, tmp_pat
     import subprocess
     import sys
     _, run_dir = finished
-    run_dir = _copy(run_dir, tmp_path)
+    run_dir = copy_run(run_dir, tmp_path)
     script = ("import sys\nfrom train import pretrain\n"
               f"code = pretrain.main(['--config', {rundir.config_path(run_dir)!r}, '--out', "
               f"{run_dir!r}, '--set', 'train.steps=9'])\n"
