@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tfq_ssl import cli, rundir
+from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig
 
 
@@ -61,7 +62,7 @@ def _main(argv: Sequence[str] | None) -> int:
         xtr = features(encoder, tr_images).astype(np.float64)
         xte = features(encoder, te_images).astype(np.float64)
         acc, ok = converged_accuracy(xtr, tr_y, xte, te_y, int(tr_y.max()) + 1)
-        stored = rundir.read_probe_result(run, ProbeConfig(), step)
+        stored = probe_store.read_probe_result(run, ProbeConfig(), step)
         adam = ("not probed" if stored is None else
                 f"{100 * stored['final_test_accuracy']:.2f}% final, "
                 f"{100 * stored['best_test_accuracy']:.2f}% best")

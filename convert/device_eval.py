@@ -10,10 +10,8 @@ rerun skips what is already there.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-from typing import Iterator
 
 import numpy as np
 
@@ -22,7 +20,8 @@ from convert.backends import Backend, is_statevector
 from convert.compile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
 from tfq_ssl.checks import check_positive_int
-from tfq_ssl.errors import CorruptFileError, RunFolderError
+from tfq_ssl.errors import RunFolderError
+from tfq_ssl.files import append_jsonl, read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -38,46 +37,9 @@ def _fingerprint(weights: np.ndarray) -> str:
 
 
 def read_results(path: str, key: str = "index") -> dict:
-    """Records of a JSON-lines file by ``key`` (the image index); a torn last line is dropped.
-
-    A crash can only tear the line being written (records are appended whole and
-    flushed), so an unparsable *last* line is cut off the file; any other
-    unparsable line is an error.
-    """
-    if not os.path.exists(path):
-        return {}
-    with open(path, "rb") as f:
-        raw = f.read()
-    lines = raw.split(b"\n")
-    records: dict[int, dict] = {}
-    good = 0  # bytes up to the end of the last good line
-    for n, line in enumerate(lines):
-        if not line.strip():
-            good += len(line) + 1
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if n == len(lines) - 1:
-                with open(path, "r+b") as f:
-                    f.truncate(good)
-                break
-            raise CorruptFileError(f"{path}: line {n + 1} is not valid JSON; fix or remove it.") from None
-        records[record[key] if key != "index" else int(record["index"])] = record
-        good += len(line) + 1
-    else:
-        if raw and not raw.endswith(b"\n"):  # whole record, newline lost: close the line
-            with open(path, "ab") as f:
-                f.write(b"\n")
-    return records
-
-
-def _append(path: str, records: Iterator[dict]) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+    """Records of a JSON-lines file by ``key`` (the image index); a torn last line is
+    dropped (:func:`tfq_ssl.files.read_jsonl`)."""
+    return {int(r["index"]) if key == "index" else r[key]: r for r in read_jsonl(path)}
 
 
 def run_representation_on_backend(
@@ -210,7 +172,7 @@ def _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, r
             log.info("re-attaching to job %s for images %d-%d", previous, batch[0], batch[-1])
 
         def persist(job_id: str, batch: list[int] = batch) -> None:
-            _append(jobs_path, iter([{"job_id": job_id, "images": batch, **settings}]))
+            append_jsonl(jobs_path, iter([{"job_id": job_id, "images": batch, **settings}]))
 
         values = execute.expectation_z(
             circuits, backend, shots, optimization_level=optimization_level, seed=seed,
@@ -221,5 +183,5 @@ def _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, r
              "expectation_z": z.tolist(), **r.to_dict()}  # fmt: skip
             for i, z, r in zip(batch, values, reports)
         ]
-        _append(results_path, iter(records))
+        append_jsonl(results_path, iter(records))
         done.update({r["index"]: r for r in records})

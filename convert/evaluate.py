@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 
 from tfq_ssl import cli, rundir
+from tfq_ssl import probe_store
+from tfq_ssl import files
 from tfq_ssl.config import PROTOCOLS
 from tfq_ssl.errors import ConfigError
 
@@ -70,9 +72,9 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
         raise ConfigError(f"{run_dir} is a {config.model.representation!r} run; device "
                           "evaluation needs a quantum representation network.")
     errors = errors or ErrorOptions()
-    kernel, bias = rundir.read_probe_head(run_dir, protocol, step)
+    kernel, bias = probe_store.read_probe_head(run_dir, protocol, step)
     backend = get_backend(backend_name, token=token, instance=instance, channel=channel)
-    with rundir.locked(out_dir):
+    with files.locked(out_dir):
         _, encoder = load_encoder(run_dir, step)
         layer = quantum_layer(encoder)
         x, labels = sample_test_images(config, images, seed, data_dir)
@@ -106,7 +108,7 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
             "seconds_this_invocation": round(time.perf_counter() - start, 1),
             "class_names": names, "confusion_matrix": matrix.tolist(),
         }
-        rundir.atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
+        files.atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
         plots.plot_confusion_matrix(
             matrix, names, os.path.join(out_dir, "confusion.png"),
             f"{backend.name}, {images} images: {100 * summary['device_accuracy']:.1f}%")

@@ -22,6 +22,7 @@ import tf_keras
 from models.simclr import angle_model, build_simclr, quantum_layer
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
+from tfq_ssl import files
 from tfq_ssl.augment import make_augment
 from tfq_ssl.callbacks import BatchLogger, HilbertSchmidtLogger, StepCheckpoint
 from tfq_ssl.config import RunConfig
@@ -120,7 +121,7 @@ def pretrain(
     total = config.train.steps
     if dataset is None:  # before anything is written: a bad data location leaves no folder
         check_available(data_dir=config.data.data_dir, download=config.data.download)
-    with rundir.locked(run_dir):
+    with files.locked(run_dir):
         rundir.prepare(config, run_dir)
         state = rundir.read_state(run_dir)
         if state.get("done") and state.get("checkpoints_dropped"):

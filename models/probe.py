@@ -4,7 +4,7 @@ The encoder (everything up to the representation y) is frozen and run in inferen
 mode (BatchNorm uses its moving statistics); only a Dense(num_classes) head learns.
 For each probed checkpoint a run folder stores the result (final and best-epoch test
 accuracy, per-epoch curves, per-class accuracy, confusion matrix) and the head's
-weights, keyed by the probe settings (:func:`tfq_ssl.rundir.probe_key`); a rerun
+weights, keyed by the probe settings (:func:`tfq_ssl.probe_store.probe_key`); a rerun
 reuses a stored result only when its settings match.
 
 Both the final-epoch and the best-epoch test accuracy are reported. The paper
@@ -30,6 +30,7 @@ from models.probe_heads import fit_lbfgs, fold_standardization, standardizer
 from models.simclr import build_simclr
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
+from tfq_ssl import probe_store
 from tfq_ssl.augment import make_augment
 from tfq_ssl.config import (CIFAR10_CLASSES, AugmentConfig, ModelConfig, ProbeConfig, RunConfig,
                             resolve_classes)
@@ -555,7 +556,7 @@ def probe_run(
 ) -> list[dict[str, Any]]:
     """Probe checkpoints of a run, reusing results stored under the same settings.
 
-    Holds each probed checkpoint's result lock (:func:`tfq_ssl.rundir.probe_locked`),
+    Holds each probed checkpoint's result lock (:func:`tfq_ssl.probe_store.probe_locked`),
     so several processes may probe one run, each checkpoint once.
 
     Args:
@@ -577,8 +578,8 @@ def probe_run(
     names = class_names(config)
     with contextlib.ExitStack() as locks:
         for s in dict.fromkeys(steps):
-            locks.enter_context(rundir.probe_locked(run_dir, probe, s))
-        stored = {s: rundir.read_probe_result(run_dir, probe, s) for s in steps}
+            locks.enter_context(probe_store.probe_locked(run_dir, probe, s))
+        stored = {s: probe_store.read_probe_result(run_dir, probe, s) for s in steps}
         if None in stored.values() and datasets is None:
             datasets = run_splits(config, data_dir)
         todo = [s for s in dict.fromkeys(steps) if stored[s] is None]
@@ -617,6 +618,6 @@ def _store(run_dir: str, step: int, probe: ProbeConfig, summary: dict[str, Any],
         **summary,
     }
     kernel, bias = head.get_layer("probe_head").get_weights()
-    rundir.write_probe_result(run_dir, probe, step, result, kernel, bias)
+    probe_store.write_probe_result(run_dir, probe, step, result, kernel, bias)
     log.info("probe step %d: result written (pid %d)", step, os.getpid())
     return result

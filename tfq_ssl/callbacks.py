@@ -10,13 +10,14 @@ checkpoint's contents. The order of writes is documented in :mod:`tfq_ssl.rundir
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Any
 
 import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import tensorflow as tf
 import tf_keras
 
 from tfq_ssl import rundir
+from tfq_ssl import files
 from tfq_ssl.quantum.layer import QuantumRepresentation
 from tfq_ssl.metrics import hilbert_schmidt_metrics
 
@@ -73,7 +74,7 @@ class BatchLogger(tf_keras.callbacks.Callback):
 
     def __init__(self, csv_path: str, writer: tf.summary.SummaryWriter) -> None:
         super().__init__()
-        self._csv = rundir.StepCSV(csv_path, self.FIELDS, consecutive=True)
+        self._csv = files.StepCSV(csv_path, self.FIELDS, consecutive=True)
         self._writer = writer
         self._start = 0.0
 
@@ -134,7 +135,7 @@ class HilbertSchmidtLogger(tf_keras.callbacks.Callback):
         self._layer = layer
         self._views = views
         self._every = every
-        self._csv = rundir.StepCSV(csv_path, self.FIELDS)
+        self._csv = files.StepCSV(csv_path, self.FIELDS)
         self._writer = writer
 
     def compute(self) -> dict[str, float]:

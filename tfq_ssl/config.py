@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import numbers
-import os
 import typing
 from dataclasses import dataclass, field
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import Any
 
 from tfq_ssl.checks import check_one_of, check_positive_int
 from tfq_ssl.errors import ConfigError
+from tfq_ssl.files import atomic_write_json
 from tfq_ssl.quantum.options import check_options
 
 
@@ -536,13 +536,7 @@ def _missing(cls: type, data: dict[str, Any], prefix: str = "") -> list[str]:
 
 def save_json(config: RunConfig, path: str) -> None:
     """Write ``config`` as JSON atomically (a crash never leaves half a file)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(to_dict(config), f, indent=2, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_json(path, to_dict(config), indent=2, sort_keys=True)
 
 
 def load_json(path: str) -> RunConfig:

@@ -17,7 +17,7 @@ import os
 import shutil
 import socket
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf

@@ -1,4 +1,7 @@
-"""The run folder: its layout, and every read and write of what a run produces.
+"""The run folder: its layout, config and state, checkpoints and resume states.
+
+Locks, atomic writes and the step-log reader are in :mod:`tfq_ssl.files`; the probe
+results under ``probe/`` in :mod:`tfq_ssl.probe_store`.
 
 A pretraining run folder holds::
 
@@ -29,22 +32,18 @@ Nothing here imports TensorFlow until a checkpoint is touched.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import errno
-import fcntl
 import glob
-import hashlib
 import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tfq_ssl import config as config_lib
-from tfq_ssl.config import ProbeConfig, RunConfig
-from tfq_ssl.errors import ConfigError, CorruptFileError, RunFolderError, RunLockedError
+from tfq_ssl.config import RunConfig
+from tfq_ssl.errors import ConfigError, CorruptFileError, RunFolderError
+from tfq_ssl.files import LogDamage, StepCSV, atomic_write_json, short_error
 
 CONFIG_FILE = "config.json"
 STATE_FILE = "state.json"
@@ -52,91 +51,12 @@ CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.csv"
 HS_FILE = "hilbert_schmidt.csv"
 TENSORBOARD_DIR = "tensorboard"
-PROBE_DIR = "probe"
-LOCK_FILE = ".lock"
 CORRUPT_DIR = "corrupt"
 SUPERSEDED_DIR = "superseded"
 RESUME_DIR = "resume"  # under checkpoints/
 TMP_PREFIX = ".tmp-"  # temporary files of a checkpoint being written
 
 log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- locks
-
-_held: dict[str, tuple[int, int]] = {}  # real path -> (fd, depth): re-entrant per process
-
-
-@contextlib.contextmanager
-def locked(folder: str, name: str = LOCK_FILE) -> Iterator[None]:
-    """Hold the folder's exclusive lock (created if needed) for the block.
-
-    The lock is an ``flock`` on ``folder/<name>`` (default ``.lock``: the whole
-    folder), which records the holder's PID. The
-    kernel drops it when the holder dies, so a lock left by a killed process is taken
-    over at once. Re-entrant within one process.
-
-    Raises:
-        RunLockedError: another live process holds it; the message names its PID.
-    """
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, name)
-    key = os.path.realpath(path)
-    if key in _held:
-        fd, depth = _held[key]
-        _held[key] = (fd, depth + 1)
-        try:
-            yield
-        finally:
-            fd, depth = _held[key]
-            _held[key] = (fd, depth - 1)
-        return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as err:
-        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            raise
-        raise RunLockedError(
-            f"{folder} is in use by process {holder} (lock {path}); wait for it to "
-            "finish, stop it, or choose another folder."
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    _held[key] = (fd, 1)
-    try:
-        yield
-    finally:
-        del _held[key]
-        os.close(fd)  # releases the flock
-
-
-# ---------------------------------------------------------------- small files
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves the old file or the new one."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: str, data: Any) -> None:
-    """``atomic_write_text`` of ``data`` as indented JSON."""
-    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
-
-
-def read_json(path: str, remedy: str) -> Any:
-    """A JSON file a run wrote; a garbled one raises :class:`CorruptFileError` with ``remedy``."""
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CorruptFileError(f"{path} is not valid JSON ({err}); {remedy}") from None
 
 
 # ---------------------------------------------------------------- config / state
@@ -408,17 +328,13 @@ def verify_checkpoint(prefix: str) -> None:
     try:
         reader = tf.train.load_checkpoint(prefix)
     except Exception as err:  # noqa: BLE001 - TF raises several types for a bad file
-        raise CorruptFileError(f"checkpoint {prefix}.index cannot be read ({_short(err)})") from None
+        raise CorruptFileError(f"checkpoint {prefix}.index cannot be read ({short_error(err)})") from None
     try:
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)
     except Exception as err:  # noqa: BLE001
         data = ", ".join(os.path.basename(p) for p in _files(prefix)[:-1]) or "its .data file"
-        raise CorruptFileError(f"checkpoint {prefix} ({data}) cannot be read ({_short(err)})") from None
-
-
-def _short(err: BaseException) -> str:
-    return " ".join(str(err).split())[:200] or type(err).__name__
+        raise CorruptFileError(f"checkpoint {prefix} ({data}) cannot be read ({short_error(err)})") from None
 
 
 def _move_aside(run_dir: str, step: int, subfolder: str, prefix: str | None = None) -> str:
@@ -521,109 +437,6 @@ def resume_point(run_dir: str, total_steps: int, at_most: int | None = None) -> 
 
 # ---------------------------------------------------------------- step logs
 
-@dataclasses.dataclass(frozen=True)
-class LogDamage:
-    """The first damaged line of a step log.
-
-    Attributes:
-        path: the file.
-        line: its line number (1 is the header).
-        text: the line as found (``""`` for a missing row).
-        last_good_step: the step of the last sound row before it (-1, or 0 for a
-            log of steps 1, 2, ...: none).
-    """
-
-    path: str
-    line: int
-    text: str
-    last_good_step: int
-
-    def describe(self) -> str:
-        what = (f"line {self.line} is garbled ({self.text[:60]!r})" if self.text
-                else f"the rows after step {self.last_good_step} are missing")
-        return f"{self.path}: {what}"
-
-
-class StepCSV:
-    """A CSV file of rows keyed by ``step``, appended to across resumes.
-
-    Args:
-        path: the file.
-        fields: columns after ``step``.
-        consecutive: rows are steps 1, 2, 3, ... (a gap is damage too).
-    """
-
-    def __init__(self, path: str, fields: Sequence[str], consecutive: bool = False) -> None:
-        self.path = path
-        self.fields = ["step", *fields]
-        self.consecutive = consecutive
-
-    def _read(self) -> tuple[list[dict[str, str]], LogDamage | None, bool]:
-        """The sound rows before the first damaged line, that damage, and whether the
-        damage is only a torn last line (what a kill mid-write leaves)."""
-        if not os.path.exists(self.path):
-            return [], None, False
-        with open(self.path, newline="", errors="replace") as f:
-            lines = f.read().splitlines()
-        rows: list[dict[str, str]] = []
-        last = 0 if self.consecutive else -1  # consecutive logs start at step 1
-        for n, row in enumerate(csv.DictReader(lines), start=2):
-            try:
-                step = int(row["step"])
-                if None in row.values() or None in row:
-                    raise ValueError("wrong number of columns")
-                if self.consecutive and step != last + 1:
-                    raise ValueError("out of order")
-            except (KeyError, TypeError, ValueError):
-                return rows, LogDamage(self.path, n, lines[n - 1], last), n == len(lines)
-            rows.append(row)
-            last = step
-        return rows, None, False
-
-    def damage(self) -> LogDamage | None:
-        """The first garbled, torn or out-of-order line, if any."""
-        return self._read()[1]
-
-    def rows(self) -> list[dict[str, str]]:
-        """Every row; a torn last line (a kill mid-write) is dropped.
-
-        Raises:
-            CorruptFileError: any other line is garbled (names the line).
-        """
-        rows, damage, torn = self._read()
-        if damage is not None and not torn:
-            raise CorruptFileError(
-                f"{damage.describe()}. Rerunning train.pretrain on the run recomputes an "
-                "unfinished run's steps from there; a finished run keeps its checkpoints "
-                "and probes, and only a retraining into a new folder recomputes its rows.")
-        return rows
-
-    def truncate_after(self, step: int) -> None:
-        """Drop rows past ``step`` (they belong to steps a resume will redo)."""
-        if not os.path.exists(self.path):
-            return
-        rows, damage, _ = self._read()
-        if damage is not None and damage.last_good_step < step:
-            raise CorruptFileError(f"{damage.describe()}; the rows up to step {step} are "
-                                   "needed (resume from before the damage).")
-        rows = [r for r in rows if int(r["step"]) <= step]
-        tmp = f"{self.path}.tmp-{os.getpid()}"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.path)
-
-    def append(self, row: dict[str, Any]) -> None:
-        new = not os.path.exists(self.path)
-        with open(self.path, "a", newline="") as f:
-            writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-            f.flush()
-
-
 def log_damage(run_dir: str) -> LogDamage | None:
     """The earliest damage in the run's step logs (``metrics.csv``, one row per step,
     and ``hilbert_schmidt.csv``), if any."""
@@ -642,120 +455,3 @@ def logged_seconds(run_dir: str) -> float:
             total += float(row["seconds"])
     return round(total, 2)
 
-
-# ---------------------------------------------------------------- probe results
-
-def probe_key(probe: ProbeConfig) -> str:
-    """Folder name of a probe's results under ``probe/``.
-
-    The protocol's name for the default schedule; otherwise the protocol plus a
-    digest of the settings, so results of other settings never stand in for them.
-    A head other than the paper's Adam head adds its name (``cached-lbfgs``).
-    """
-    head = "" if probe.head == "adam" else f"-{probe.head}"
-    default = dataclasses.replace(ProbeConfig(), protocol=probe.protocol, head=probe.head)
-    if probe == default:
-        return probe.protocol + head
-    settings = config_lib.to_dict(probe)
-    if probe.head == "adam":  # digests made before heads existed stay what they were
-        del settings["head"]
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-    return f"{probe.protocol}-{digest}{head}"
-
-
-def probe_dir(run_dir: str, probe: ProbeConfig) -> str:
-    return os.path.join(run_dir, PROBE_DIR, probe_key(probe))
-
-
-def probe_result_path(run_dir: str, probe: ProbeConfig, step: int) -> str:
-    """Where the probe result of ``step`` under these settings is stored."""
-    return os.path.join(probe_dir(run_dir, probe), f"step-{step:05d}.json")
-
-
-def probe_head_path(run_dir: str, probe: ProbeConfig, step: int) -> str:
-    return probe_result_path(run_dir, probe, step).removesuffix(".json") + ".head.npz"
-
-
-def probe_locked(run_dir: str, probe: ProbeConfig, step: int) -> contextlib.AbstractContextManager:
-    """The lock of one checkpoint's probe result under ``probe`` (see :func:`locked`):
-    checkpoints of one run can be probed by several processes at once, each once."""
-    return locked(probe_dir(run_dir, probe), f".step-{step:05d}.lock")
-
-
-def read_probe_result(run_dir: str, probe: ProbeConfig, step: int) -> dict[str, Any] | None:
-    """The stored result of ``step`` under exactly these settings, else ``None``.
-
-    Raises:
-        CorruptFileError: the stored result is garbled or was made with other settings.
-    """
-    path = probe_result_path(run_dir, probe, step)
-    if not os.path.exists(path):
-        return None
-    remedy = "delete it (and its .head.npz) and probe again."
-    result = read_json(path, remedy)
-    try:
-        stored = config_lib.from_dict(ProbeConfig, result["probe_config"], "probe_config")
-    except (KeyError, TypeError, ConfigError):
-        raise CorruptFileError(f"{path} does not record its probe settings; {remedy}") from None
-    if stored != probe:
-        raise CorruptFileError(
-            f"{path} was probed with other settings ({config_lib.to_dict(stored)}); {remedy}")
-    return result
-
-
-def write_probe_result(run_dir: str, probe: ProbeConfig, step: int, result: dict[str, Any],
-                       kernel: Any, bias: Any) -> None:
-    """Store a probe result and its head (head first: a result implies its head)."""
-    import numpy as np  # noqa: PLC0415
-
-    path = probe_result_path(run_dir, probe, step)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    head = probe_head_path(run_dir, probe, step)
-    tmp = f"{head}.tmp-{os.getpid()}.npz"
-    np.savez(tmp, kernel=kernel, bias=bias)
-    os.replace(tmp, head)
-    atomic_write_json(path, result)
-
-
-def find_probe_head(run_dir: str, protocol: str, step: int) -> str:
-    """The head file of ``step`` probed with ``protocol``: the default schedule's, else
-    the only other one there is.
-
-    Raises:
-        RunFolderError: none, or several with other settings (named).
-    """
-    default = probe_head_path(run_dir, ProbeConfig(protocol=protocol), step)
-    if os.path.exists(default):
-        return default
-    name = os.path.basename(default)
-    others = sorted(glob.glob(os.path.join(glob.escape(os.path.join(run_dir, PROBE_DIR)),
-                                           f"{protocol}-*", name)))
-    if len(others) == 1:
-        return others[0]
-    if others:
-        raise RunFolderError(
-            f"{run_dir} has {len(others)} {protocol} probes of step {step} with other settings "
-            f"({', '.join(os.path.dirname(o) for o in others)}) and none with the default "
-            f"schedule; probe it with the defaults (python -m train.probe --run {run_dir} "
-            f"--checkpoints {step} --protocol {protocol}) or move the others away.")
-    raise RunFolderError(
-        f"no probe head at {default}; run `python -m train.probe --run {run_dir} "
-        f"--checkpoints {step} --protocol {protocol}` first.")
-
-
-def read_probe_head(run_dir: str, protocol: str, step: int) -> tuple[Any, Any]:
-    """The trained probe head's ``(kernel (W, k), bias (k,))`` of a probed checkpoint
-    (see :func:`find_probe_head`)."""
-    return read_head_file(find_probe_head(run_dir, protocol, step))
-
-
-def read_head_file(path: str) -> tuple[Any, Any]:
-    """``(kernel, bias)`` of a probe head file."""
-    import numpy as np  # noqa: PLC0415
-
-    try:
-        with np.load(path) as data:
-            return data["kernel"], data["bias"]
-    except Exception as err:  # noqa: BLE001 - zip/npz errors of a damaged file
-        raise CorruptFileError(f"{path} cannot be read ({_short(err)}); delete it and "
-                               "its .json and probe again.") from None

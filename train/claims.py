@@ -25,6 +25,7 @@ from typing import Any
 from scipy import stats as scipy_stats
 
 from tfq_ssl import rundir, stats
+from tfq_ssl import files
 from tfq_ssl.config import ProbeConfig
 from train.reports import logs_folder, probe_results
 from train.specs import SPECS, Variant, run_dir
@@ -98,7 +99,7 @@ def best_runs(exp_dir: str, variants: Mapping[str, Variant], seeds: Sequence[int
 
 def _spec_json(exp_dir: str, fig: str) -> dict[str, Any] | None:
     path = os.path.join(exp_dir, f"{fig}.json")
-    return rundir.read_json(path, "rerun train.paper --report-only.") if os.path.exists(
+    return files.read_json(path, "rerun train.paper --report-only.") if os.path.exists(
         path) else None
 
 
@@ -291,5 +292,5 @@ def write(exp_dir: str, seeds: Sequence[int], timing: Mapping[str, Any],
         total = sum(t["seconds"] for t in timing.values())
         lines += ["", f"Total: {total / 3600:.2f} h."]
     table = "\n".join(lines) + "\n"
-    rundir.atomic_write_text(os.path.join(exp_dir, "claims.md"), table)
+    files.atomic_write_text(os.path.join(exp_dir, "claims.md"), table)
     return table

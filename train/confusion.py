@@ -9,12 +9,13 @@ RUN_DIR/probe/<protocol>/confusion-STEP.png with its counts beside it as .json.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
 
 from tfq_ssl import cli, rundir
+from tfq_ssl import probe_store
+from tfq_ssl import files
 from tfq_ssl.config import PROTOCOLS
 
 
@@ -40,8 +41,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     rundir.read_config(args.run)
     step = cli.one_checkpoint(args.run, args.checkpoint)
-    head = rundir.find_probe_head(args.run, args.protocol, step)
-    kernel, bias = rundir.read_head_file(head)
+    head = probe_store.find_probe_head(args.run, args.protocol, step)
+    kernel, bias = probe_store.read_head_file(head)
     folder = os.path.dirname(head)
 
     cli.load_tensorflow()
@@ -50,7 +51,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from tfq_ssl import plots  # noqa: PLC0415
     from tfq_ssl.data import normalize  # noqa: PLC0415
 
-    with rundir.locked(args.run):
+    with files.locked(args.run):
         config, encoder = load_encoder(args.run, step)
         images, labels = sample_test_images(config, args.images, args.seed, args.data_dir)
         y = encoder.predict(normalize(images), batch_size=256, verbose=0)
@@ -61,7 +62,7 @@ def _main(argv: Sequence[str] | None) -> int:
         out = args.out or os.path.join(folder, f"confusion-{step:05d}.png")
         plots.plot_confusion_matrix(matrix, names, out,
                                     f"step {step}, {args.images} test images: {100 * accuracy:.1f}%")
-        rundir.atomic_write_json(out.removesuffix(".png") + ".json", {
+        files.atomic_write_json(out.removesuffix(".png") + ".json", {
             "step": step, "images": args.images, "seed": args.seed, "accuracy": accuracy,
             "class_names": names, "confusion_matrix": matrix.tolist()})
     print(f"accuracy {100 * accuracy:.2f}% on {args.images} test images; wrote {out}")

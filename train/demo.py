@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 
 from tfq_ssl import cli, rundir
+from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig
 from tfq_ssl.errors import UserError
 
@@ -59,7 +60,7 @@ def _main(argv: Sequence[str] | None) -> int:
     _stage("confusion matrix of the last checkpoint on 900 test images", "train.confusion",
            ["--run", args.out, "--images", "900", *data])
     step = rundir.list_checkpoints(args.out)[-1]
-    result = rundir.read_probe_result(args.out, ProbeConfig(), step)
+    result = probe_store.read_probe_result(args.out, ProbeConfig(), step)
     print(f"[demo] linear-probe test accuracy at the last checkpoint (batch {step}): "
           f"{100 * result['final_test_accuracy']:.2f}% final epoch, "
           f"{100 * result['best_test_accuracy']:.2f}% best epoch (selected on the test set).")

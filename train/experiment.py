@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Sequence
 
-from tfq_ssl import cli, rundir
+from tfq_ssl import cli, files
 from tfq_ssl import config as config_lib
 from train import ledger, sweep
 from train.reports import report
@@ -74,7 +74,7 @@ def _main(argv: Sequence[str] | None) -> int:
             if not args.variants or v.name in args.variants]  # every config checked first
     probe = sweep.probe_configs(args)
     outcome = None
-    with rundir.locked(args.out):
+    with files.locked(args.out):
         if not args.report_only:
             outcome = sweep.execute(jobs, probe, args)
         print(report(args.spec, args.out, seeds, args.protocol, args.probe_epochs,

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
+from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig, RunConfig
 from tfq_ssl.errors import RunFolderError
 
@@ -41,7 +42,7 @@ def complete(folder: str, config: RunConfig, probes: Sequence[ProbeConfig],
         return False
     if rundir.read_config(folder) != rundir.without_data_dir(config):
         return False
-    return all(rundir.read_probe_result(folder, p, s) is not None for p in probes for s in steps)
+    return all(probe_store.read_probe_result(folder, p, s) is not None for p in probes for s in steps)
 
 
 def _copy(source: str, target: str) -> None:
@@ -63,11 +64,11 @@ def store(run_folder: str, folder: str, probes: Sequence[ProbeConfig],
     wanted = []
     for p in probes:
         for s in steps:
-            if rundir.read_probe_result(run_folder, p, s) is None:
+            if probe_store.read_probe_result(run_folder, p, s) is None:
                 raise RunFolderError(
-                    f"{run_folder} has no {rundir.probe_key(p)} probe of step {s}.")
-            result = rundir.probe_result_path(run_folder, p, s)
-            wanted += [result, rundir.probe_head_path(run_folder, p, s)]
+                    f"{run_folder} has no {probe_store.probe_key(p)} probe of step {s}.")
+            result = probe_store.probe_result_path(run_folder, p, s)
+            wanted += [result, probe_store.probe_head_path(run_folder, p, s)]
     wanted += [os.path.join(run_folder, name) for name in RUN_FILES
                if name != rundir.CONFIG_FILE]
     for source in wanted:

@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tfq_ssl import cli, rundir
+from tfq_ssl import cli, files
 from train import claims, ledger, sweep
 from train.reports import report
 from train.specs import SPECS, check_identity, run_config, run_dir
@@ -87,8 +87,8 @@ def jobs_of(figures: Sequence[str], seeds: int | None, args) -> dict[str, list[s
 
 def _du(path: str) -> int:
     total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
+    for root, _, names in os.walk(path):
+        for name in names:
             try:
                 total += os.lstat(os.path.join(root, name)).st_size
             except OSError:
@@ -123,7 +123,7 @@ def device_figure(args, seeds: int) -> None:
     chosen = {}
     for name, (run, accuracy) in best.items():
         chosen[name] = {"run": run, "probe_accuracy": accuracy}
-    rundir.atomic_write_json(os.path.join(folder, "chosen.json"), chosen)
+    files.atomic_write_json(os.path.join(folder, "chosen.json"), chosen)
     classical = os.path.join(folder, "classical.png")
     if not os.path.exists(classical.removesuffix(".png") + ".json"):
         _module(["train.confusion", "--run", best["classical"][0], "--out", classical,
@@ -142,11 +142,11 @@ def _main(argv: Sequence[str] | None) -> int:
     probe = sweep.probe_configs(args)
     os.makedirs(args.out, exist_ok=True)
     timing_path = os.path.join(args.out, "paper_time.json")
-    timing = rundir.read_json(timing_path, "delete it; it is only a record.") if os.path.exists(
+    timing = files.read_json(timing_path, "delete it; it is only a record.") if os.path.exists(
         timing_path) else {}
     failed: list[str] = []
     seeds_max = args.seeds or max(FIGURES.values())
-    with rundir.locked(args.out):
+    with files.locked(args.out):
         for fig in figures:
             if not args.report_only and jobs[fig]:
                 start = time.perf_counter()
@@ -156,7 +156,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
                 entry["runs"] = entry["runs"] + outcome.done
                 entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0), _du(args.out))
-                rundir.atomic_write_json(timing_path, timing)
+                files.atomic_write_json(timing_path, timing)
             report(fig, args.out, range(seeds_max), args.protocol, args.probe_epochs,
                    [p.head for p in probe], args.ledger, args.overrides)
         if "fig6" in args.figures and not args.report_only:
@@ -166,7 +166,7 @@ def _main(argv: Sequence[str] | None) -> int:
             except (RuntimeError, OSError, ValueError) as err:
                 failed.append(f"fig6 ({cli.one_line(err)})")
             timing["fig6"] = {"seconds": round(time.perf_counter() - start, 1)}
-            rundir.atomic_write_json(timing_path, timing)
+            files.atomic_write_json(timing_path, timing)
         table = claims.write(args.out, range(seeds_max), timing, args.ledger)
     print(table)
     print(f"written: {os.path.abspath(args.out)}/claims.md and each figure's .md and .png")

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from tfq_ssl import cli, rundir
+from tfq_ssl import probe_store
 from tfq_ssl.config import HEADS, PROTOCOLS, ProbeConfig, check_probe
 
 
@@ -63,7 +64,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     # Several heads share the decoded splits and each checkpoint's features.
     datasets = None
-    if any(rundir.read_probe_result(args.run, p, s) is None for p in probes for s in steps):
+    if any(probe_store.read_probe_result(args.run, p, s) is None for p in probes for s in steps):
         datasets = tuple(split_arrays(d) for d in run_splits(config, args.data_dir))
     memo: dict = {}
     for probe in probes:
@@ -71,7 +72,7 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"step {r['step']:5d} [{r['protocol']}, {probe.head} head] final "
                   f"{100 * r['final_test_accuracy']:.2f}% best {100 * r['best_test_accuracy']:.2f}% "
                   f"(epoch {r['best_epoch']}, selected on the test set) {r['seconds']:.0f}s")
-        print(f"results: {os.path.abspath(rundir.probe_dir(args.run, probe))}")
+        print(f"results: {os.path.abspath(probe_store.probe_dir(args.run, probe))}")
     return 0
 
 

@@ -15,6 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from tfq_ssl import plots, rundir, stats
+from tfq_ssl import probe_store
+from tfq_ssl import files
 from tfq_ssl.config import ProbeConfig
 from train import controls
 from train.specs import SPECS, Spec, run_config, run_dir
@@ -152,12 +154,12 @@ def probe_results(folder: str, probe: ProbeConfig,
     """The run's stored results under ``probe``; those it lacks from its ledger entry."""
     found: dict[str, dict[str, Any]] = {}
     for source in _sources(folder, ledger_root):
-        base = rundir.probe_dir(source, probe)
+        base = probe_store.probe_dir(source, probe)
         if not os.path.isdir(base):
             continue
         for name in sorted(os.listdir(base)):
             if name.startswith("step-") and name.endswith(".json") and name not in found:
-                found[name] = rundir.read_json(os.path.join(base, name),
+                found[name] = files.read_json(os.path.join(base, name),
                                                "delete it and rerun the experiment.")
     return [found[name] for name in sorted(found)]
 
@@ -298,8 +300,8 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         lines += _other_heads_lines(spec, exp_dir, seeds, probes[1:], ledger_root)
     lines += ["", f"![{spec_name}]({spec_name}.png)", ""]
     table = "\n".join(lines)
-    rundir.atomic_write_text(os.path.join(exp_dir, f"{spec_name}.md"), table)
-    rundir.atomic_write_json(os.path.join(exp_dir, f"{spec_name}.json"), {
+    files.atomic_write_text(os.path.join(exp_dir, f"{spec_name}.md"), table)
+    files.atomic_write_json(os.path.join(exp_dir, f"{spec_name}.json"), {
         "spec": spec_name, "protocol": protocol, "probe_epochs": probe_epochs, "seeds": list(seeds),
         "heads": [p.head for p in probes], "comparisons": comparisons, **extra,
         "curves": {k: {str(s): v for s, v in c.items()} for k, c in curves.items()}})

@@ -41,6 +41,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tfq_ssl import cli, rundir
+from tfq_ssl import probe_store
+from tfq_ssl import files
 from train import ledger
 from tfq_ssl.config import (HEADS, PROTOCOLS, ProbeConfig, RunConfig, TrainConfig,
                             check_probe, checkpoint_steps)
@@ -178,12 +180,12 @@ def failure_line(prog: str, outcome: Outcome) -> str:
 
 
 def _prepare(job: Job) -> None:
-    with rundir.locked(job.folder):
+    with files.locked(job.folder):
         rundir.prepare(job.config, job.folder)
 
 
 def _probe_done(job: Job, probe: ProbeConfig, step: int) -> bool:
-    return rundir.read_probe_result(job.folder, probe, step) is not None
+    return probe_store.read_probe_result(job.folder, probe, step) is not None
 
 
 def _progress(outcome: Outcome, n: int, what: str, error: BaseException | None = None) -> None:
@@ -407,7 +409,7 @@ def probe_task(_pretrained: int, folder: str, step: int, probe: dict[str, Any],
     probe_config = ProbeConfig(**{k: tuple(v) if isinstance(v, list) else v
                                   for k, v in probe.items()})
     with _task_log(folder):
-        if key not in _SPLITS and rundir.read_probe_result(folder, probe_config, step) is None:
+        if key not in _SPLITS and probe_store.read_probe_result(folder, probe_config, step) is None:
             _SPLITS[key] = tuple(split_arrays(d) for d in run_splits(config, data_dir))
         [result] = probe_run(folder, [step], probe_config, datasets=_SPLITS.get(key))
     return float(result["final_test_accuracy"])

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from tfq_ssl import cli, rundir, stats
+from tfq_ssl import probe_store
+from tfq_ssl import files
 from tfq_ssl import config as config_lib
 from tfq_ssl.config import ProbeConfig, RunConfig, checkpoint_steps
 from train import sweep
@@ -114,7 +116,7 @@ def _main(argv: Sequence[str] | None) -> int:
     jobs = [sweep.Job(name, config, folders[name],  # probe the last checkpoint only
                       probe_every=len(checkpoint_steps(config.train)))
             for name, config in configs.items()]
-    with rundir.locked(args.out):
+    with files.locked(args.out):
         outcome = sweep.run_local(jobs, probe, args.data_dir, args.jobs)
         if outcome.failed:
             print(sweep.failure_line("train.variance", outcome), file=sys.stderr)
@@ -129,7 +131,7 @@ def _main(argv: Sequence[str] | None) -> int:
         probe_seeds = [probe_run(base, [step], dataclasses.replace(probe, seed=s),
                                  data_dir=args.data_dir, datasets=splits)[0]
                        for s in range(1, args.seeds)]
-        results = {name: rundir.read_probe_result(folder, probe, step)
+        results = {name: probe_store.read_probe_result(folder, probe, step)
                    for name, folder in folders.items()}
         runs = {"init": [results["base"]] + [results[f"init-{s}"] for s in range(1, args.seeds)],
                 "data": [results["base"]] + [results[f"data-{s}"] for s in range(1, args.seeds)],
@@ -137,8 +139,8 @@ def _main(argv: Sequence[str] | None) -> int:
         by_key = {key: shares({src: [r[f"{key}_test_accuracy"] for r in rs]
                                for src, rs in runs.items()}) for key in KEYS}
         text = "\n".join(report_lines(args.preset, by_key, step, probe))
-        rundir.atomic_write_text(os.path.join(args.out, "variance.md"), text)
-        rundir.atomic_write_json(os.path.join(args.out, "variance.json"), {
+        files.atomic_write_text(os.path.join(args.out, "variance.md"), text)
+        files.atomic_write_json(os.path.join(args.out, "variance.json"), {
             "preset": args.preset, "seeds": args.seeds, "step": step,
             "probe": dataclasses.asdict(probe), "sources": by_key})
     print(text)

@@ -2,7 +2,6 @@
 one device on the global batch (global negatives in NT-Xent, synchronised BatchNorm)."""
 
 import json
-import os
 import subprocess
 import sys
 

@@ -16,6 +16,7 @@ from models.pretraining import pretrain
 from tests.helpers import tiny_config, view_pairs
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
+from tfq_ssl import files
 
 
 class Killed(BaseException):
@@ -38,7 +39,7 @@ class _Writes:
     def __init__(self, monkeypatch, kill_after=None, inside_checkpoint=None):
         self.log = []
         self.kill_after = kill_after
-        append, state = rundir.StepCSV.append, rundir.write_state
+        append, state = files.StepCSV.append, rundir.write_state
         save, resume = rundir.save_checkpoint, rundir.save_resume_state
         writes = self
 
@@ -67,7 +68,7 @@ class _Writes:
             state(run_dir, data)
             writes.wrote("state")
 
-        monkeypatch.setattr(rundir.StepCSV, "append", counted_append)
+        monkeypatch.setattr(files.StepCSV, "append", counted_append)
         monkeypatch.setattr(rundir, "save_checkpoint", counted_save)
         monkeypatch.setattr(rundir, "save_resume_state", counted_resume)
         monkeypatch.setattr(rundir, "write_state", counted_state)

@@ -14,6 +14,7 @@ from tfq_ssl.config import ProbeConfig
 from models import probe as probe_lib
 from models.pretraining import pretrain
 from tfq_ssl import rundir
+from tfq_ssl import probe_store
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +57,9 @@ def test_probe_beats_chance_and_resumes(tiny_run, protocol, monkeypatch):
     assert len(result["test_accuracy_per_epoch"]) == probe.epochs
     matrix = np.array(result["confusion_matrix"])
     assert matrix.shape == (2, 2) and matrix.sum() == 48
-    path = rundir.probe_result_path(tiny_run, probe, 2)
+    path = probe_store.probe_result_path(tiny_run, probe, 2)
     assert os.path.exists(path) and os.path.exists(path.replace(".json", ".head.npz"))
-    kernel, bias = rundir.read_probe_head(tiny_run, protocol, 2)
+    kernel, bias = probe_store.read_probe_head(tiny_run, protocol, 2)
     assert kernel.shape == (2, 2) and bias.shape == (2,)
 
     # A rerun skips the probed checkpoint (training it again would fail here).
@@ -152,8 +153,8 @@ def test_other_heads_store_their_own_results_and_a_head_on_raw_features(tiny_run
     probe = ProbeConfig(epochs=12, batch_size=32, learning_rate=0.05, head=head)
     [result] = probe_lib.probe_run(tiny_run, [2], probe, datasets=_datasets())
     assert result["probe_config"]["head"] == head
-    assert rundir.probe_key(probe).endswith(f"-{head}")
-    assert os.path.exists(rundir.probe_result_path(tiny_run, probe, 2))
+    assert probe_store.probe_key(probe).endswith(f"-{head}")
+    assert os.path.exists(probe_store.probe_result_path(tiny_run, probe, 2))
     assert result["final_test_accuracy"] >= 0.8  # the classes differ in colour
     width = rundir.read_config(tiny_run).model.width
     assert len(result["feature_std"]) == width and result["feature_std_median"] > 0
@@ -163,7 +164,7 @@ def test_other_heads_store_their_own_results_and_a_head_on_raw_features(tiny_run
     _, encoder = probe_lib.load_encoder(tiny_run, 2, engine="statevector")
     (_, _), (test_images, test_labels) = [probe_lib.split_arrays(d) for d in _datasets()]
     x = probe_lib.features(encoder, test_images)
-    kernel, bias = np.load(rundir.probe_head_path(tiny_run, probe, 2)).values()
+    kernel, bias = np.load(probe_store.probe_head_path(tiny_run, probe, 2)).values()
     accuracy = np.mean((x @ kernel + bias).argmax(1) == test_labels)
     assert accuracy == pytest.approx(result["final_test_accuracy"], abs=1e-9)
 
@@ -179,14 +180,14 @@ def test_fold_standardization_is_exact():
 
 
 def test_adam_head_keeps_the_keys_of_results_stored_before_heads_existed():
-    assert rundir.probe_key(ProbeConfig()) == "cached"
-    assert rundir.probe_key(ProbeConfig(protocol="paper")) == "paper"
+    assert probe_store.probe_key(ProbeConfig()) == "cached"
+    assert probe_store.probe_key(ProbeConfig(protocol="paper")) == "paper"
     # digest of a non-default schedule as computed before the head field existed
     import hashlib
     old = {k: v for k, v in dataclasses.asdict(ProbeConfig(epochs=7)).items() if k != "head"}
     digest = hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:8]
-    assert rundir.probe_key(ProbeConfig(epochs=7)) == f"cached-{digest}"
-    assert rundir.probe_key(ProbeConfig(head="lbfgs")) == "cached-lbfgs"
+    assert probe_store.probe_key(ProbeConfig(epochs=7)) == f"cached-{digest}"
+    assert probe_store.probe_key(ProbeConfig(head="lbfgs")) == "cached-lbfgs"
 
 
 def test_heads_sharing_a_memo_compute_each_checkpoints_features_once(tmp_path, monkeypatch):

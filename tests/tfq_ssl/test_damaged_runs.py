@@ -13,6 +13,7 @@ import tf_keras
 from models.pretraining import pretrain
 from tests.helpers import InterruptAt, copy_run, tiny_config, view_pairs
 from tfq_ssl import cli, rundir
+from tfq_ssl import files
 from tfq_ssl.callbacks import StopWhenInterrupted
 from tfq_ssl.data import DatasetUnavailableError
 
@@ -90,7 +91,7 @@ def test_a_garbled_line_names_a_remedy_that_loses_no_row(tmp_path):
     path = tmp_path / "metrics.csv"
     path.write_text("step,loss\n1,2.0\nxx,garbage\n3,1.0\n")
     with pytest.raises(rundir.CorruptFileError, match="line 3 is garbled.*recomputes") as info:
-        rundir.StepCSV(str(path), ["loss"]).rows()
+        files.StepCSV(str(path), ["loss"]).rows()
     assert "delete" not in str(info.value)
 
 

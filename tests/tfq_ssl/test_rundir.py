@@ -3,17 +3,17 @@
 import tfq_ssl  # noqa: F401
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.helpers import ROOT, tiny_config
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
+from tfq_ssl import probe_store
+from tfq_ssl import files
 from tfq_ssl.config import ProbeConfig
 from tfq_ssl.errors import ConfigError, CorruptFileError, RunFolderError, RunLockedError
 
@@ -22,8 +22,8 @@ DATA = os.path.join(ROOT, "tests", "data")
 
 def _hold_lock(folder):
     """A second process that takes the folder's lock and waits."""
-    code = ("import sys, time; from tfq_ssl import rundir\n"
-            "with rundir.locked(sys.argv[1]):\n"
+    code = ("import sys, time; from tfq_ssl import files\n"
+            "with files.locked(sys.argv[1]):\n"
             "    print('held', flush=True); time.sleep(120)\n")
     proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
@@ -35,7 +35,7 @@ def test_a_second_process_is_refused_with_the_holders_pid(tmp_path):
     holder = _hold_lock(tmp_path)
     try:
         with pytest.raises(RunLockedError, match=f"in use by process {holder.pid}"):
-            with rundir.locked(str(tmp_path)):
+            with files.locked(str(tmp_path)):
                 pass
     finally:
         holder.kill()
@@ -47,7 +47,7 @@ def test_a_stale_lock_of_a_killed_process_is_taken_over(tmp_path):
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     assert open(tmp_path / ".lock").read().strip() == str(holder.pid)  # left behind
-    with rundir.locked(str(tmp_path)):
+    with files.locked(str(tmp_path)):
         assert open(tmp_path / ".lock").read().strip() == str(os.getpid())
 
 
@@ -66,17 +66,17 @@ def test_pretraining_into_a_locked_folder_is_refused_before_writing(tmp_path):
 
 
 def test_lock_is_reentrant_within_a_process(tmp_path):
-    with rundir.locked(str(tmp_path)):
-        with rundir.locked(str(tmp_path)):
+    with files.locked(str(tmp_path)):
+        with files.locked(str(tmp_path)):
             pass
-        assert os.path.join(os.path.realpath(tmp_path), rundir.LOCK_FILE) in rundir._held
-    assert not rundir._held
+        assert os.path.join(os.path.realpath(tmp_path), files.LOCK_FILE) in files._held
+    assert not files._held
 
 
 def test_step_csv_drops_a_torn_last_line_and_names_a_garbled_one(tmp_path):
     path = tmp_path / "metrics.csv"
     path.write_text("step,loss\n1,2.0\n2,1.5\n3,1.")
-    log = rundir.StepCSV(str(path), ["loss"])
+    log = files.StepCSV(str(path), ["loss"])
     assert [r["step"] for r in log.rows()] == ["1", "2", "3"]
     path.write_text("step,loss\n1,2.0\n2,1.5\n3")  # torn inside the last row
     assert [r["step"] for r in log.rows()] == ["1", "2"]
@@ -113,23 +113,23 @@ def test_both_names_of_a_renamed_key_are_refused():
 
 def test_probe_results_are_keyed_by_their_settings(tmp_path):
     three, seven = ProbeConfig(epochs=3), ProbeConfig(epochs=7)
-    assert rundir.probe_key(ProbeConfig()) == "cached"
-    assert rundir.probe_key(ProbeConfig(protocol="paper")) == "paper"
-    assert rundir.probe_key(three) != rundir.probe_key(seven)
-    assert rundir.probe_key(three).startswith("cached-")
-    rundir.write_probe_result(str(tmp_path), three, 5, {"probe_config": config_lib.to_dict(three)},
+    assert probe_store.probe_key(ProbeConfig()) == "cached"
+    assert probe_store.probe_key(ProbeConfig(protocol="paper")) == "paper"
+    assert probe_store.probe_key(three) != probe_store.probe_key(seven)
+    assert probe_store.probe_key(three).startswith("cached-")
+    probe_store.write_probe_result(str(tmp_path), three, 5, {"probe_config": config_lib.to_dict(three)},
                               [[1.0]], [0.0])
-    assert rundir.read_probe_result(str(tmp_path), three, 5)["probe_config"]["epochs"] == 3
-    assert rundir.read_probe_result(str(tmp_path), seven, 5) is None
+    assert probe_store.read_probe_result(str(tmp_path), three, 5)["probe_config"]["epochs"] == 3
+    assert probe_store.read_probe_result(str(tmp_path), seven, 5) is None
 
 
 def test_a_stored_result_of_other_settings_is_refused(tmp_path):
     probe = ProbeConfig()
-    path = rundir.probe_result_path(str(tmp_path), probe, 5)
+    path = probe_store.probe_result_path(str(tmp_path), probe, 5)
     os.makedirs(os.path.dirname(path))
     json.dump({"probe_config": config_lib.to_dict(ProbeConfig(epochs=3))}, open(path, "w"))
     with pytest.raises(CorruptFileError, match="other settings"):
-        rundir.read_probe_result(str(tmp_path), probe, 5)
+        probe_store.read_probe_result(str(tmp_path), probe, 5)
 
 
 def test_select_checkpoints_errors(tmp_path):
@@ -141,13 +141,13 @@ def test_each_checkpoints_probe_has_its_own_lock(tmp_path):
     """Probes of different checkpoints of one run may run at once; one checkpoint's
     probe is held by one process (its result is written once)."""
     probe = ProbeConfig()
-    with rundir.probe_locked(str(tmp_path), probe, 13):
-        with rundir.probe_locked(str(tmp_path), probe, 26):  # another checkpoint: free
+    with probe_store.probe_locked(str(tmp_path), probe, 13):
+        with probe_store.probe_locked(str(tmp_path), probe, 26):  # another checkpoint: free
             pass
-        script = ("import sys; from tfq_ssl import rundir; from tfq_ssl.config import ProbeConfig\n"
+        script = ("import sys; from tfq_ssl import probe_store; from tfq_ssl.config import ProbeConfig\n"
                   "from tfq_ssl.errors import RunLockedError\n"
                   "try:\n"
-                  "    with rundir.probe_locked(sys.argv[1], ProbeConfig(), int(sys.argv[2])): print('free')\n"
+                  "    with probe_store.probe_locked(sys.argv[1], ProbeConfig(), int(sys.argv[2])): print('free')\n"
                   "except RunLockedError: print('locked')\n")
         out = [subprocess.run([sys.executable, "-c", script, str(tmp_path), step], cwd=ROOT,
                               capture_output=True, text=True).stdout.strip() for step in ("13", "26")]

@@ -16,6 +16,7 @@ import pytest
 from tests.helpers import tiny_config, write_cifar10
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
+from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig
 from train import experiment, sweep
 
@@ -69,7 +70,7 @@ def test_a_sweep_completes_and_a_rerun_reuses_it(local_ray, data_dir, tmp_path):
         assert rundir.read_state(job.folder)["done"]
         assert rundir.list_checkpoints(job.folder) == [2, 4]
         for step in (2, 4):
-            result = rundir.read_probe_result(job.folder, PROBE, step)
+            result = probe_store.read_probe_result(job.folder, PROBE, step)
             assert result["step"] == step and len(result["test_accuracy_per_epoch"]) == 3
         assert _writes_per_probe(job.folder) == ["2", "4"]
     again = _run(jobs)
@@ -138,7 +139,7 @@ def _cli(out, data_dir, *extra):
 
 
 def _probed(exp, variant):
-    folder = rundir.probe_dir(str(exp / "runs" / variant / "seed-0"), ProbeConfig(epochs=2))
+    folder = probe_store.probe_dir(str(exp / "runs" / variant / "seed-0"), ProbeConfig(epochs=2))
     return sorted(name for name in os.listdir(folder) if name.endswith(".json"))
 
 
@@ -197,7 +198,6 @@ def test_stopping_a_local_sweep_interrupts_its_children(tmp_path):
     """Hostile case 8: `kill -INT/-TERM <experiment>` left the children running to the end.
     stop_children sends them SIGINT (a pretraining saves and exits, as on Ctrl-C), starts
     no new one, and the waiting worker sees the child's exit."""
-    import subprocess
     import sys
     marker = tmp_path / "got-sigint"
     child = [sys.executable, "-c",

@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import write_cifar10
 from tfq_ssl import rundir
+from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig
 from train import variance
 
@@ -45,10 +46,10 @@ def test_the_cli_runs_the_study(tmp_path):
     final = study["sources"]["final"]
     assert [final[s]["n"] for s in ("init", "data", "probe")] == [2, 2, 2]
     # every source starts from the (0, 0) run's own probe result
-    base = rundir.read_probe_result(str(out / "runs" / "base"), ProbeConfig(epochs=2), 2)
+    base = probe_store.read_probe_result(str(out / "runs" / "base"), ProbeConfig(epochs=2), 2)
     assert {final[s]["values"][0] for s in final} == {base["final_test_accuracy"]}
     # the probe's second seed has a result of its own beside the default one
-    seeded = rundir.read_probe_result(str(out / "runs" / "base"),
+    seeded = probe_store.read_probe_result(str(out / "runs" / "base"),
                                       ProbeConfig(epochs=2, seed=1), 2)
     assert final["probe"]["values"][1] == seeded["final_test_accuracy"]
     assert rundir.read_config(str(out / "runs" / "data-1")).train.data_seed == 1
