@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tfq_ssl import cli, rundir
+from models.run import FEATURE_ENGINE, Run
+from tfq_ssl import cli
 from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig
 
@@ -46,18 +47,17 @@ def build_parser() -> cli.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     chosen = []  # every run checked before TensorFlow loads
-    for run in args.run:
-        config = rundir.read_config(run)
-        chosen.append((run, config, cli.one_checkpoint(run, args.checkpoint)))
+    for path in args.run:
+        chosen.append((Run(path), cli.one_checkpoint(path, args.checkpoint)))
     cli.load_tensorflow()
-    from models.probe import (feature_engine, features, load_encoder,  # noqa: PLC0415
-                              run_splits, split_arrays)
+    from models.probe import features, split_arrays  # noqa: PLC0415
 
     splits = None
-    for run, config, step in chosen:
-        _, encoder = load_encoder(run, step, engine=feature_engine(config.model))
+    for opened, step in chosen:
+        run = opened.path
+        encoder = opened.encoder(step, FEATURE_ENGINE)
         if splits is None:
-            splits = [split_arrays(d) for d in run_splits(config, args.data_dir)]
+            splits = [split_arrays(d) for d in opened.splits(args.data_dir)]
         (tr_images, tr_y), (te_images, te_y) = splits
         xtr = features(encoder, tr_images).astype(np.float64)
         xte = features(encoder, te_images).astype(np.float64)

@@ -19,7 +19,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tfq_ssl import cli, rundir
+from models.run import FEATURE_ENGINE, OWN_ENGINE, Run, feature_engine
+from tfq_ssl import cli
 from tfq_ssl.config import ProbeConfig
 
 
@@ -42,15 +43,16 @@ def build_parser() -> cli.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    config = rundir.read_config(args.run)
+    run = Run(args.run)
+    config = run.config
     step = cli.one_checkpoint(args.run, args.checkpoint)
 
     cli.load_tensorflow()
     import tf_keras  # noqa: PLC0415 - TensorFlow loads only now
 
     from bench.machine import describe  # noqa: PLC0415
-    from models.probe import (class_names, feature_engine, load_encoder,  # noqa: PLC0415
-                              run_splits, split_arrays, train_probe)
+    from bench.keras_probe import keras_probe  # noqa: PLC0415
+    from models.probe import split_arrays, train_probe  # noqa: PLC0415
 
     class EpochTimer(tf_keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -63,25 +65,24 @@ def _main(argv: Sequence[str] | None) -> int:
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self._start)
 
-    data = run_splits(config, args.data_dir)
-    names = class_names(config)
+    data = run.splits(args.data_dir)
+    names = run.class_names
     print(describe())
     print(f"run {args.run}, step {step}, {config.model.representation} W={config.model.width}, "
           f"run engine {config.model.engine}, feature engine {feature_engine(config.model)}")
 
     def measure(loop: str) -> tuple[float, float]:
-        engine = feature_engine(config.model) if loop == "compiled" else None
-        _, encoder = load_encoder(args.run, step, engine=engine)
+        encoder = run.encoder(step, FEATURE_ENGINE if loop == "compiled" else OWN_ENGINE)
+        probe = train_probe if loop == "compiled" else keras_probe
         start = time.perf_counter()
         splits = tuple(split_arrays(d) for d in data) if loop == "compiled" else data
-        cached, _ = train_probe(encoder, *splits, names, ProbeConfig(epochs=args.cached_epochs),
-                                loop=loop)
+        cached, _ = probe(encoder, *splits, names, ProbeConfig(epochs=args.cached_epochs))
         cached_seconds = time.perf_counter() - start
         timer = EpochTimer()
         start = time.perf_counter()
-        paper, _ = train_probe(encoder, *splits, names,
-                               ProbeConfig(protocol="paper", epochs=args.paper_epochs),
-                               callbacks=[timer], loop=loop)
+        paper, _ = probe(encoder, *splits, names,
+                         ProbeConfig(protocol="paper", epochs=args.paper_epochs),
+                         callbacks=[timer])
         paper_total = time.perf_counter() - start
         per_epoch = sum(timer.seconds) / len(timer.seconds)
         print(f"[{loop}] cached protocol: {cached_seconds:.1f} s per checkpoint "

@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from tfq_ssl import cli, rundir
-from tfq_ssl import probe_store
-from tfq_ssl import files
+from models.run import Run
+from tfq_ssl import cli, files
 from tfq_ssl.config import PROTOCOLS
 from tfq_ssl.errors import ConfigError
 
@@ -60,24 +59,24 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
     from convert.backends import get_backend  # noqa: PLC0415
     from convert.device_eval import read_results, run_representation_on_backend  # noqa: PLC0415
     from convert.execute import ErrorOptions  # noqa: PLC0415
-    from models.probe import (class_names, confusion_matrix, load_encoder,  # noqa: PLC0415
-                              sample_test_images)
+    from models.probe_heads import confusion_matrix  # noqa: PLC0415
     from models.simclr import angle_model, quantum_layer  # noqa: PLC0415
     from tfq_ssl import plots  # noqa: PLC0415
     from tfq_ssl.data import normalize  # noqa: PLC0415
     from tfq_ssl.quantum.layer import QuantumRepresentation  # noqa: PLC0415
 
-    config = rundir.read_config(run_dir)
+    run = Run(run_dir)
+    config = run.config
     if config.model.representation != "quantum":
         raise ConfigError(f"{run_dir} is a {config.model.representation!r} run; device "
                           "evaluation needs a quantum representation network.")
     errors = errors or ErrorOptions()
-    kernel, bias = probe_store.read_probe_head(run_dir, protocol, step)
+    head = run.probe_head(protocol, step)
     backend = get_backend(backend_name, token=token, instance=instance, channel=channel)
     with files.locked(out_dir):
-        _, encoder = load_encoder(run_dir, step)
+        encoder = run.encoder(step)
         layer = quantum_layer(encoder)
-        x, labels = sample_test_images(config, images, seed, data_dir)
+        x, labels = run.test_sample(images, seed, data_dir)
         angles = angle_model(encoder).predict(normalize(x), batch_size=256, verbose=0)
         # Reference: the same trained circuit simulated exactly (no shots, no noise).
         exact = QuantumRepresentation(layer.width, layer.num_layers, ansatz=layer.ansatz)
@@ -91,9 +90,9 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
             angles, layer.ansatz_weights.numpy(), layer.width, layer.num_layers, layer.ansatz,
             backend, shots, recompile, results_path, seed=seed, errors=errors,
         )
-        names = class_names(config)
-        predicted = (y_device @ kernel + bias).argmax(axis=1)
-        predicted_exact = (y_exact @ kernel + bias).argmax(axis=1)
+        names = run.class_names
+        predicted = head.predict(y_device)
+        predicted_exact = head.predict(y_exact)
         matrix = confusion_matrix(labels, predicted, len(names))
         records = list(read_results(results_path).values())
         summary = {
@@ -161,7 +160,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if errors.any and args.backend.strip().lower() == "statevector":
         raise ConfigError("--dd, --twirling and --readout-mitigation need a device or fake "
                           "backend; statevector is exact.")
-    rundir.read_config(args.run)
+    Run(args.run)  # a readable run folder, before TensorFlow loads
     step = cli.one_checkpoint(args.run, args.checkpoint)
     cli.load_tensorflow()
     summary = evaluate(args.run, step, args.backend, args.images, args.shots,

@@ -26,16 +26,13 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from models.probe_heads import fit_lbfgs, fold_standardization, standardizer
-from models.simclr import build_simclr
+from models.probe_heads import fit_lbfgs, fold_standardization, standardizer, summarise
+from models.run import Run, feature_engine
 from tfq_ssl import config as config_lib
-from tfq_ssl import rundir
 from tfq_ssl import probe_store
 from tfq_ssl.augment import make_augment
-from tfq_ssl.config import (CIFAR10_CLASSES, AugmentConfig, ModelConfig, ProbeConfig, RunConfig,
-                            resolve_classes)
-from tfq_ssl.data import load_cifar10, normalize, probe_dataset
-from tfq_ssl.errors import CorruptFileError, RunFolderError
+from tfq_ssl.config import AugmentConfig, ProbeConfig
+from tfq_ssl.data import normalize, probe_dataset
 
 log = logging.getLogger(__name__)
 
@@ -53,114 +50,6 @@ def probe_head(width: int, num_classes: int) -> tf_keras.Sequential:
          tf_keras.layers.Dense(num_classes, name="probe_head")],
         name="linear_probe_head",
     )
-
-
-def linear_probe(
-    encoder: tf_keras.Model, num_classes: int, head: tf_keras.Model | None = None
-) -> tf_keras.Model:
-    """images → frozen encoder → head. No encoder weight can move.
-
-    Args:
-        encoder: images → y; it is set non-trainable and always called with
-            ``training=False``.
-        num_classes: output classes.
-        head: an existing head (e.g. one trained on cached features); default new.
-
-    Shape:
-        - Input: ``(batch, 32, 32, 3)`` normalised images; output ``(batch, num_classes)`` logits.
-    """
-    encoder.trainable = False
-    width = encoder.output_shape[-1]
-    head = head or probe_head(width, num_classes)
-    images = tf_keras.Input(encoder.input_shape[1:], name="images")
-    logits = head(encoder(images, training=False))
-    return tf_keras.Model(images, logits, name="linear_probe")
-
-
-def feature_engine(model: ModelConfig) -> str:
-    """The engine that computes a probe's features for a run of ``model``.
-
-    An exact, noise-free circuit on TFQ is simulated by the statevector engine: both
-    compute the same ⟨Z⟩ to float32 rounding (tests/models/test_probe.py checks it on a
-    trained run), and the statevector engine is about 15× faster at W = 8. Up to 12
-    qubits only (:mod:`bench.qnn`: above that the tensor network is the fast one, and
-    it is only exact for the ring). Every other run keeps its own engine: sampled and
-    noisy features are a property of the model being probed.
-    """
-    exact = model.shots is None and not model.noise
-    if (model.representation == "quantum" and model.engine == "tfq" and exact
-            and model.width <= 12):
-        return "statevector"
-    return model.engine
-
-
-def load_encoder(run_dir: str, step: int, engine: str | None = None
-                 ) -> tuple[RunConfig, tf_keras.Model]:
-    """The run's config and its encoder (images → y) with the weights of ``step``.
-
-    Args:
-        run_dir: a pretraining run folder.
-        step: its checkpoint step.
-        engine: run the quantum layer on this engine instead of the run's own (the
-            weights do not depend on it); the returned config is the run's, unchanged.
-
-    Raises:
-        RunFolderError: no such checkpoint. CorruptFileError: it does not load.
-    """
-    config = rundir.read_config(run_dir)
-    available = rundir.list_checkpoints(run_dir)
-    if step not in available:
-        raise RunFolderError(f"{run_dir} has no checkpoint for step {step}; it has {available}.")
-    prefix = rundir.checkpoint_prefix(run_dir, step)
-    try:
-        rundir.verify_checkpoint(prefix)
-    except CorruptFileError as err:
-        raise CorruptFileError(
-            f"{err}. Rerun the run's pretraining (python -m train.pretrain --config "
-            f"{rundir.config_path(run_dir)} --out {run_dir}): it moves the corrupt checkpoint "
-            "aside and recomputes it.") from None
-    model_config = config.model if engine is None else dataclasses.replace(config.model,
-                                                                           engine=engine)
-    model = build_simclr(model_config, temperature=config.train.temperature)
-    model.load_weights(prefix).expect_partial()
-    return config, model.encoder
-
-
-def class_names(config: RunConfig) -> list[str]:
-    """Names of the run's classes, in label order."""
-    return [CIFAR10_CLASSES[i] for i in resolve_classes(config.data.classes, len(CIFAR10_CLASSES))]
-
-
-def run_splits(config: RunConfig, data_dir: str | None = None
-               ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """The run's CIFAR-10 ``(train, test)`` datasets of ``(image uint8, label)``.
-
-    Args:
-        config: the run's configuration (classes, labels, download).
-        data_dir: TFDS data directory (default: the run's).
-    """
-    kwargs = dict(data_dir=data_dir or config.data.data_dir, download=config.data.download,
-                  classes=config.data.classes, remap_labels=config.data.remap_labels)
-    return load_cifar10("train", **kwargs), load_cifar10("test", **kwargs)
-
-
-def sample_test_images(
-    config: RunConfig, count: int, seed: int = 0, data_dir: str | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` random test images of the run's classes (seeded), as uint8 and labels.
-
-    The paper evaluated its hardware runs on 900 random test images.
-    """
-    ds = load_cifar10("test", data_dir=data_dir or config.data.data_dir,
-                      download=config.data.download, classes=config.data.classes,
-                      remap_labels=config.data.remap_labels)
-    images, labels = map(np.stack, zip(*ds.as_numpy_iterator()))
-    if count > len(labels):
-        raise config_lib.ConfigError(
-            f"asked for {count} test images, the split has {len(labels)}; use --images "
-            f"{len(labels)} or fewer.")
-    pick = np.sort(np.random.default_rng(seed).choice(len(labels), count, replace=False))
-    return images[pick], labels[pick]
 
 
 def learning_rate(probe: ProbeConfig, epoch: int) -> float:
@@ -184,40 +73,8 @@ class EpochProgress(tf_keras.callbacks.Callback):
                      100 * accuracy)
 
 
-def _optimizer(probe: ProbeConfig) -> tf_keras.optimizers.Optimizer:
+def head_optimizer(probe: ProbeConfig) -> tf_keras.optimizers.Optimizer:
     return tf_keras.optimizers.Adam(probe.learning_rate, weight_decay=probe.weight_decay)
-
-
-def _compile(model: tf_keras.Model, probe: ProbeConfig, steps_per_execution: int = 1) -> None:
-    model.compile(
-        steps_per_execution=steps_per_execution,
-        optimizer=_optimizer(probe),
-        loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-
-
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    """Counts ``[true, predicted]``."""
-    return tf.math.confusion_matrix(labels, predictions, num_classes=num_classes).numpy()
-
-
-def summarise(history: dict[str, list[float]], labels: np.ndarray, logits: np.ndarray,
-              names: Sequence[str]) -> dict[str, Any]:
-    """Final/best test accuracy, per-class accuracy and confusion matrix."""
-    accuracies = [float(a) for a in history["val_accuracy"]]
-    matrix = confusion_matrix(labels, logits.argmax(axis=1), len(names))
-    per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
-    return {
-        "final_test_accuracy": accuracies[-1],
-        "best_test_accuracy": max(accuracies),
-        "best_epoch": int(np.argmax(accuracies)) + 1,
-        "test_accuracy_per_epoch": accuracies,
-        "train_accuracy_per_epoch": [float(a) for a in history["accuracy"]],
-        "per_class_accuracy": dict(zip(names, per_class.round(4).tolist())),
-        "confusion_matrix": matrix.tolist(),
-        "class_names": list(names),
-    }
 
 
 # Images per call of the compiled encoder: large enough to keep both cores busy,
@@ -290,7 +147,7 @@ class HeadTrainer:
     def __init__(self, width: int, num_classes: int, probe: ProbeConfig) -> None:
         self.probe = probe
         self.head = probe_head(width, num_classes)
-        self.optimizer = _optimizer(probe)
+        self.optimizer = head_optimizer(probe)
         self._loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self._epoch = tf.function(self._train_epoch, reduce_retracing=True)
         self._logits = tf.function(lambda x: self.head(x, training=False), reduce_retracing=True)
@@ -485,64 +342,24 @@ def train_probe(
     test_images: tf.data.Dataset | tuple[np.ndarray, np.ndarray],
     names: Sequence[str],
     probe: ProbeConfig,
-    verbose: int = 0,
     callbacks: Sequence[tf_keras.callbacks.Callback] = (),
-    loop: str = "compiled",
 ) -> tuple[dict[str, Any], tf_keras.Model]:
-    """Train a linear head on one frozen encoder and evaluate it every epoch.
+    """Train a linear head on one frozen encoder and evaluate it every epoch
+    (:func:`train_probes` of one encoder; ``bench.keras_probe`` is the same probe by
+    ``Model.fit``, kept for comparison).
 
     Args:
         encoder: images → y (frozen here).
         train_images, test_images: ``(image uint8, label)`` datasets or arrays.
         names: one class name per label.
         probe: protocol and schedule.
-        verbose: Keras verbosity (``loop="keras"`` only).
         callbacks: Keras callbacks of the head's training (e.g. progress).
-        loop: ``"compiled"`` (:func:`train_probes`, the default) or ``"keras"``:
-            ``Model.fit`` on the head (cached) or on encoder + head over an augmented
-            ``tf.data`` pipeline (paper), the slower library path it replaces, kept
-            for comparison (``bench.probe --keras``).
 
     Returns:
         The summary dict (see ``summarise``) and the trained head.
     """
-    if loop == "compiled":
-        [out] = train_probes([encoder], train_images, test_images, names, probe, [callbacks])
-        return out
-    if loop != "keras":
-        raise ValueError(f"loop must be 'compiled' or 'keras', got {loop!r}.")
-    config_lib.check_probe(probe)
-    tf_keras.utils.set_random_seed(probe.seed)
-    encoder.trainable = False
-    train_images, test_images = (tf.data.Dataset.from_tensor_slices(d) if isinstance(d, tuple)
-                                 else d for d in (train_images, test_images))
-    k = len(names)
-    test = probe_dataset(test_images, batch_size=probe.batch_size, shuffle=False)
-    head = probe_head(encoder.output_shape[-1], k)
-    callbacks = [tf_keras.callbacks.LearningRateScheduler(
-        lambda epoch: learning_rate(probe, epoch)), *callbacks]
-    if probe.protocol == "cached":
-        x_train, y_train = features(
-            encoder, probe_dataset(train_images, batch_size=probe.batch_size, shuffle=False))
-        x_test, y_test = features(encoder, test)
-        # The head alone is tiny: run many steps per call to cut Keras' per-step overhead.
-        _compile(head, probe, steps_per_execution=64)
-        history = head.fit(
-            x_train, y_train, batch_size=probe.batch_size, epochs=probe.epochs,
-            validation_data=(x_test, y_test), callbacks=callbacks, verbose=verbose,
-        ).history
-        logits = head.predict(x_test, batch_size=probe.batch_size, verbose=0)
-    else:
-        augment = make_augment(AugmentConfig(crop_scale=probe.crop_scale))
-        train = probe_dataset(train_images, batch_size=probe.batch_size, augment=augment,
-                              shuffle=True, seed=probe.seed)
-        model = linear_probe(encoder, k, head)
-        _compile(model, probe)
-        history = model.fit(train, epochs=probe.epochs, validation_data=test,
-                            callbacks=callbacks, verbose=verbose).history
-        y_test = np.concatenate([labels.numpy() for _, labels in test])
-        logits = model.predict(test, verbose=0)
-    return summarise(history, y_test, logits, names), head
+    [out] = train_probes([encoder], train_images, test_images, names, probe, [callbacks])
+    return out
 
 
 def probe_run(
@@ -574,18 +391,18 @@ def probe_run(
         One result dict per step.
     """
     config_lib.check_probe(probe)
-    config = rundir.read_config(run_dir)
-    names = class_names(config)
+    run = Run(run_dir)
+    names = run.class_names
     with contextlib.ExitStack() as locks:
         for s in dict.fromkeys(steps):
             locks.enter_context(probe_store.probe_locked(run_dir, probe, s))
         stored = {s: probe_store.read_probe_result(run_dir, probe, s) for s in steps}
         if None in stored.values() and datasets is None:
-            datasets = run_splits(config, data_dir)
+            datasets = run.splits(data_dir)
         todo = [s for s in dict.fromkeys(steps) if stored[s] is None]
         if todo:
             arrays = tuple(_arrays(d) for d in datasets)
-            engine = feature_engine(config.model)
+            engine = feature_engine(run.config.model)
             # Cached: one checkpoint at a time (its features are all it needs). Paper: all
             # together, so that one augmented stream per epoch feeds every checkpoint.
             groups = [todo] if probe.protocol == "paper" else [[s] for s in todo]
@@ -595,7 +412,7 @@ def probe_run(
                              f"{probe.protocol})" for s in group}
                 for s in group:
                     log.info("%s: %d epochs", labels[s], probe.epochs)
-                encoders = [load_encoder(run_dir, s, engine=engine)[1] for s in group]
+                encoders = [run.encoder(s, engine) for s in group]
                 outs = train_probes(encoders, *arrays, names, probe,
                                     [[EpochProgress(labels[s], probe.epochs)] for s in group],
                                     memo, [(os.path.abspath(run_dir), s, engine) for s in group])

@@ -14,9 +14,15 @@ probe a variable rather than a hidden choice:
 Both store a head that acts on the raw features (the scaling folded into its weights),
 so every consumer of a probe head (confusion matrices, the device evaluation) uses it
 unchanged.
+
+:func:`summarise` turns any head's per-epoch accuracies and test logits into the stored
+result (final and best epoch, per-class accuracy, confusion matrix).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,3 +73,28 @@ def fit_lbfgs(x: np.ndarray, y: np.ndarray, classes: int, l2: float = 1e-6,
     res = minimize(loss_and_grad, np.zeros(d * classes + classes), jac=True,
                    method="L-BFGS-B", options={"maxiter": max_iter})
     return res.x[:d * classes].reshape(d, classes), res.x[d * classes:], bool(res.success)
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts ``[true, predicted]``."""
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix
+
+
+def summarise(history: dict[str, list[float]], labels: np.ndarray, logits: np.ndarray,
+              names: Sequence[str]) -> dict[str, Any]:
+    """Final/best test accuracy, per-class accuracy and confusion matrix."""
+    accuracies = [float(a) for a in history["val_accuracy"]]
+    matrix = confusion_matrix(labels, logits.argmax(axis=1), len(names))
+    per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
+    return {
+        "final_test_accuracy": accuracies[-1],
+        "best_test_accuracy": max(accuracies),
+        "best_epoch": int(np.argmax(accuracies)) + 1,
+        "test_accuracy_per_epoch": accuracies,
+        "train_accuracy_per_epoch": [float(a) for a in history["accuracy"]],
+        "per_class_accuracy": dict(zip(names, per_class.round(4).tolist())),
+        "confusion_matrix": matrix.tolist(),
+        "class_names": list(names),
+    }

@@ -13,9 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tfq_ssl import cli, rundir
-from tfq_ssl import probe_store
-from tfq_ssl import files
+from models.run import Run
+from tfq_ssl import cli, files
 from tfq_ssl.config import PROTOCOLS
 
 
@@ -39,24 +38,22 @@ def build_parser() -> cli.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    rundir.read_config(args.run)
+    run = Run(args.run)
     step = cli.one_checkpoint(args.run, args.checkpoint)
-    head = probe_store.find_probe_head(args.run, args.protocol, step)
-    kernel, bias = probe_store.read_head_file(head)
-    folder = os.path.dirname(head)
+    head = run.probe_head(args.protocol, step)
+    folder = os.path.dirname(head.path)
 
     cli.load_tensorflow()
-    from models.probe import (class_names, confusion_matrix, load_encoder,  # noqa: PLC0415
-                              sample_test_images)
+    from models.probe_heads import confusion_matrix  # noqa: PLC0415
     from tfq_ssl import plots  # noqa: PLC0415
     from tfq_ssl.data import normalize  # noqa: PLC0415
 
     with files.locked(args.run):
-        config, encoder = load_encoder(args.run, step)
-        images, labels = sample_test_images(config, args.images, args.seed, args.data_dir)
+        encoder = run.encoder(step)
+        images, labels = run.test_sample(args.images, args.seed, args.data_dir)
         y = encoder.predict(normalize(images), batch_size=256, verbose=0)
-        predictions = (y @ kernel + bias).argmax(axis=1)
-        names = class_names(config)
+        predictions = head.predict(y)
+        names = run.class_names
         matrix = confusion_matrix(labels, predictions, len(names))
         accuracy = float((predictions == labels).mean())
         out = args.out or os.path.join(folder, f"confusion-{step:05d}.png")

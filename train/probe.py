@@ -18,7 +18,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tfq_ssl import cli, rundir
+from models.run import Run
+from tfq_ssl import cli
 from tfq_ssl import probe_store
 from tfq_ssl.config import HEADS, PROTOCOLS, ProbeConfig, check_probe
 
@@ -57,15 +58,15 @@ def _main(argv: Sequence[str] | None) -> int:
                           seed=args.seed, head=head) for head in dict.fromkeys(args.heads)]
     for probe in probes:
         check_probe(probe)
-    config = rundir.read_config(args.run)
-    steps = list(dict.fromkeys(rundir.select_checkpoints(args.run, args.checkpoints)))
+    run = Run(args.run)
+    steps = list(dict.fromkeys(run.select(args.checkpoints)))
     cli.load_tensorflow()
-    from models.probe import probe_run, run_splits, split_arrays  # noqa: PLC0415 - TF loads now
+    from models.probe import probe_run, split_arrays  # noqa: PLC0415 - TF loads now
 
     # Several heads share the decoded splits and each checkpoint's features.
     datasets = None
     if any(probe_store.read_probe_result(args.run, p, s) is None for p in probes for s in steps):
-        datasets = tuple(split_arrays(d) for d in run_splits(config, args.data_dir))
+        datasets = tuple(split_arrays(d) for d in run.splits(args.data_dir))
     memo: dict = {}
     for probe in probes:
         for r in probe_run(args.run, steps, probe, datasets=datasets, memo=memo):

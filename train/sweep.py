@@ -401,16 +401,17 @@ def probe_task(_pretrained: int, folder: str, step: int, probe: dict[str, Any],
                data_dir: str | None, cpus: int) -> float:
     """Ray task: probe one checkpoint (after its pretraining: ``_pretrained``)."""
     _use_cpus(cpus)
-    from models.probe import probe_run, run_splits, split_arrays  # noqa: PLC0415
+    from models.probe import probe_run, split_arrays  # noqa: PLC0415
+    from models.run import Run  # noqa: PLC0415
 
-    config = rundir.read_config(folder)
-    data = config.data
+    run = Run(folder)
+    data = run.config.data
     key = (data_dir or data.data_dir, data.classes, data.remap_labels, data.download)
     probe_config = ProbeConfig(**{k: tuple(v) if isinstance(v, list) else v
                                   for k, v in probe.items()})
     with _task_log(folder):
         if key not in _SPLITS and probe_store.read_probe_result(folder, probe_config, step) is None:
-            _SPLITS[key] = tuple(split_arrays(d) for d in run_splits(config, data_dir))
+            _SPLITS[key] = tuple(split_arrays(d) for d in run.splits(data_dir))
         [result] = probe_run(folder, [step], probe_config, datasets=_SPLITS.get(key))
     return float(result["final_test_accuracy"])
 

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tfq_ssl import cli, rundir, stats
+from tfq_ssl import cli, stats
 from tfq_ssl import probe_store
 from tfq_ssl import files
 from tfq_ssl import config as config_lib
@@ -123,11 +123,11 @@ def _main(argv: Sequence[str] | None) -> int:
             return 1
         step = jobs[0].probe_steps[-1]
         cli.load_tensorflow()
-        from models.probe import probe_run, run_splits, split_arrays  # noqa: PLC0415
+        from models.probe import probe_run, split_arrays  # noqa: PLC0415
+        from models.run import Run  # noqa: PLC0415
 
         base = folders["base"]
-        splits = tuple(split_arrays(d) for d in run_splits(rundir.read_config(base),
-                                                           args.data_dir))
+        splits = tuple(split_arrays(d) for d in Run(base).splits(args.data_dir))
         probe_seeds = [probe_run(base, [step], dataclasses.replace(probe, seed=s),
                                  data_dir=args.data_dir, datasets=splits)[0]
                        for s in range(1, args.seeds)]

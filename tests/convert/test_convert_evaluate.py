@@ -11,6 +11,7 @@ from tests.helpers import generated_images, tiny_config, view_pairs
 from tfq_ssl.config import ProbeConfig
 from models import probe as probe_lib
 from models.pretraining import pretrain
+from models.run import Run
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def probed_run(tmp_path_factory):
 def test_images(monkeypatch):
     images = generated_images(6, seed=3)
     x, y = map(np.stack, zip(*images.as_numpy_iterator()))
-    monkeypatch.setattr(probe_lib, "sample_test_images", lambda config, n, seed, data_dir: (x[:n], y[:n]))
+    monkeypatch.setattr(Run, "test_sample", lambda self, n, seed=0, data_dir=None: (x[:n], y[:n]))
 
 
 def test_statevector_backend_reproduces_exact_accuracy(probed_run, test_images, tmp_path):

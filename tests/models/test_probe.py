@@ -5,14 +5,12 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from models.probe import linear_probe
-from models.simclr import build_encoder
 from tests.helpers import generated_images, tiny_config, view_pairs
 from tfq_ssl.config import ProbeConfig
 from models import probe as probe_lib
 from models.pretraining import pretrain
+from models.run import FEATURE_ENGINE, Run, feature_engine
 from tfq_ssl import rundir
 from tfq_ssl import probe_store
 
@@ -27,21 +25,6 @@ def tiny_run(tmp_path_factory):
 
 def _datasets():
     return generated_images(96, classes=2, seed=1), generated_images(48, classes=2, seed=2)
-
-
-def test_frozen_encoder_weights_do_not_move():
-    config = tiny_config("quantum")
-    encoder = build_encoder(config.model)
-    model = linear_probe(encoder, 2)
-    before = [w.numpy().copy() for w in encoder.weights]  # incl. BatchNorm statistics
-    model.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    x = tf.random.normal((8, 32, 32, 3))
-    model.fit(x, np.arange(8) % 2, epochs=2, batch_size=4, verbose=0)
-    assert not encoder.trainable_weights
-    assert [v.name for v in model.trainable_weights] == [
-        v.name for v in model.get_layer("linear_probe_head").trainable_weights]
-    for b, w in zip(before, encoder.weights):
-        np.testing.assert_array_equal(b, w.numpy())
 
 
 @pytest.mark.parametrize("protocol", ["cached", "paper"])
@@ -93,10 +76,11 @@ def test_features_of_the_statevector_engine_match_the_runs_tfq_engine(tiny_run):
     """The probe computes an exact TFQ run's features on the statevector engine."""
     config = rundir.read_config(tiny_run)
     assert config.model.engine == "tfq"
-    assert probe_lib.feature_engine(config.model) == "statevector"
+    assert feature_engine(config.model) == "statevector"
     images, _ = probe_lib.split_arrays(generated_images(48, classes=2, seed=3))
-    own = probe_lib.features(probe_lib.load_encoder(tiny_run, 2)[1], images)
-    fast = probe_lib.features(probe_lib.load_encoder(tiny_run, 2, engine="statevector")[1], images)
+    run = Run(tiny_run)
+    own = probe_lib.features(run.encoder(2), images)
+    fast = probe_lib.features(run.encoder(2, FEATURE_ENGINE), images)
     assert np.ptp(own, axis=0).min() > 1e-3  # features that vary, so the check means something
     np.testing.assert_allclose(fast, own, atol=1e-5)
 
@@ -107,7 +91,7 @@ def test_sampled_and_noisy_runs_keep_their_own_engine():
                     dict(noise=0.01, differentiator="parameter_shift"),
                     dict(width=16), dict(engine="tensornet")):
         other = dataclasses.replace(model, **changed)
-        assert probe_lib.feature_engine(other) == other.engine
+        assert feature_engine(other) == other.engine
 
 
 def test_one_augmented_stream_feeds_every_checkpoint_as_if_probed_alone(tiny_run):
@@ -117,7 +101,7 @@ def test_one_augmented_stream_feeds_every_checkpoint_as_if_probed_alone(tiny_run
     probe = ProbeConfig(protocol="paper", epochs=2, batch_size=32, learning_rate=0.05)
     train, test = (probe_lib.split_arrays(d) for d in _datasets())
     names = ["a", "b"]
-    encoders = [probe_lib.load_encoder(tiny_run, s)[1] for s in (1, 2)]
+    encoders = [Run(tiny_run).encoder(s) for s in (1, 2)]
     together = probe_lib.train_probes(encoders, train, test, names, probe)
     for encoder, (summary, head) in zip(encoders, together):
         alone, alone_head = probe_lib.train_probe(encoder, train, test, names, probe)
@@ -126,20 +110,6 @@ def test_one_augmented_stream_feeds_every_checkpoint_as_if_probed_alone(tiny_run
     epochs = [next(iter(probe_lib._augmented_stream(*train, probe, e)))[0].numpy() for e in (0, 1)]
     assert epochs[0].shape == (len(train[1]), 32, 32, 3)
     assert np.abs(epochs[0] - epochs[1]).mean() > 0.1
-
-
-def test_compiled_head_loop_agrees_with_model_fit(tiny_run):
-    """The compiled head loop trains like Keras' Model.fit on the head (same optimiser,
-    schedule, epochs): on separable features both reach the same accuracy, and the
-    first epoch's training accuracy is the running one, as fit reports it."""
-    probe = ProbeConfig(epochs=12, batch_size=32, learning_rate=0.05)
-    train, test = (probe_lib.split_arrays(d) for d in _datasets())
-    encoder = probe_lib.load_encoder(tiny_run, 2)[1]
-    compiled, _ = probe_lib.train_probe(encoder, train, test, ["a", "b"], probe)
-    keras, _ = probe_lib.train_probe(encoder, train, test, ["a", "b"], probe, loop="keras")
-    assert abs(compiled["final_test_accuracy"] - keras["final_test_accuracy"]) <= 0.05
-    assert compiled["final_test_accuracy"] >= 0.8
-    assert len(compiled["train_accuracy_per_epoch"]) == probe.epochs
 
 
 def test_learning_rate_schedule():
@@ -161,7 +131,7 @@ def test_other_heads_store_their_own_results_and_a_head_on_raw_features(tiny_run
     if head == "lbfgs":
         assert len(result["test_accuracy_per_epoch"]) == 1
     # The stored head acts on the raw features: it reproduces the stored accuracy.
-    _, encoder = probe_lib.load_encoder(tiny_run, 2, engine="statevector")
+    encoder = Run(tiny_run).encoder(2, "statevector")
     (_, _), (test_images, test_labels) = [probe_lib.split_arrays(d) for d in _datasets()]
     x = probe_lib.features(encoder, test_images)
     kernel, bias = np.load(probe_store.probe_head_path(tiny_run, probe, 2)).values()

@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from models import probe as probe_lib
 from models.pretraining import pretrain
+from models.run import Run
 from tests.helpers import InterruptAt, copy_run, tiny_config, view_pairs
 from tfq_ssl import rundir
 from tfq_ssl.errors import CorruptFileError
@@ -39,7 +39,7 @@ def test_truncated_file_is_named(finished, tmp_path, part):
     with pytest.raises(CorruptFileError, match=os.path.basename(target).split(".")[0]):
         rundir.verify_checkpoint(prefix)
     with pytest.raises(CorruptFileError, match="Rerun the run's pretraining"):
-        probe_lib.load_encoder(run_dir, 4)
+        Run(run_dir).encoder(4)
 
 
 def test_rerun_of_a_done_run_with_a_truncated_last_checkpoint_redoes_it(finished, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from convert import evaluate
 from models import probe as probe_lib
 from models.pretraining import pretrain
+from models.run import Run
 from tests.helpers import ROOT, InterruptAt, generated_images, view_pairs
 from tfq_ssl import config as config_lib
 from tfq_ssl import rundir
@@ -40,7 +41,7 @@ def test_old_run_folder_resumes_probes_and_converts(tmp_path, monkeypatch):
 
     images = generated_images(4, seed=3)
     x, y = map(np.stack, zip(*images.as_numpy_iterator()))
-    monkeypatch.setattr(probe_lib, "sample_test_images", lambda config, n, seed, data_dir: (x, y))
+    monkeypatch.setattr(Run, "test_sample", lambda self, n, seed=0, data_dir=None: (x, y))
     summary = evaluate.evaluate(run, 2, "statevector", 4, 100, False, str(tmp_path / "device"))
     assert summary["agreement_with_statevector"] == 1.0
     assert json.load(open(rundir.config_path(run)))["model"]["backend"] == "tfq"
