@@ -34,9 +34,7 @@ Gates with an input-symbol angle after a qubit's first multi-qubit gate (data
 re-uploading) are supported too: each becomes its own per-row block, applied with a
 batched matmul.
 
-Performance (``python -m bench.simulate``): for the paper's W = 8, two-layer ring and
-batch 512, forward+backward takes ~15 ms on 2 CPU cores against ~250 ms for
-``tfq.layers.Expectation`` with the adjoint differentiator.
+Its speed against TFQ is measured by ``python -m bench.simulate`` (bench/README.md).
 """
 
 from __future__ import annotations
@@ -51,6 +49,7 @@ import tensorflow as tf
 from tfq_ssl.checks import check_positive_int
 from tfq_ssl.quantum import statevector_ops as ops
 from tfq_ssl.quantum.compile import ROTATION_GENERATORS, AngleTable, CircuitEngine, Gate
+from tfq_ssl.quantum.statevector_plan import fuse, plan, split_leading
 
 __all__ = ["StatevectorSimulator"]
 
@@ -119,161 +118,11 @@ class StatevectorSimulator(CircuitEngine):
 
         gates = [compiler.gate(op) for op in circuit.all_operations()]
         self._rotations = compiler.rotations
-        self._leading, body = self._split_leading(gates)
-        self._plan(self._fuse(body))
+        self._leading, body = split_leading(gates, self.width)
+        planned = plan(fuse(body, self.width, self.block_qubits), self.width, self.block_qubits)
+        self._program, self._layouts = planned.program, planned.layouts
+        self._final_clusters, self._blocks = planned.final_clusters, planned.blocks
         self._build_tables()
-
-    # -- compile: structure -------------------------------------------------------
-
-    def _split_leading(self, gates: list[Gate]):
-        """Per-qubit single-qubit gates before the qubit's first multi-qubit gate."""
-        leading: list[list[Gate]] = [[] for _ in range(self.width)]
-        touched = [False] * self.width
-        body = []
-        for gate in gates:
-            if len(gate.qubits) == 1 and not touched[gate.qubits[0]]:
-                leading[gate.qubits[0]].append(gate)
-                continue
-            if len(gate.qubits) > 1:
-                for q in gate.qubits:
-                    touched[q] = True
-            body.append(gate)
-        return leading, body
-
-    def _fuse(self, body: list[Gate]) -> list[ops.Block]:
-        """Group gates, in circuit order, into blocks of at most ``block_qubits``.
-
-        A single-qubit gate commutes with everything up to the next gate on its
-        qubit, so it waits ("pending") and joins the block of that gate; leftovers
-        at the end join the last block that touched their qubit. A run of fixed
-        signed-permutation gates (CNOT, CZ, X, Z) too wide for one block, such as the
-        CNOT ladder of the all-to-all ansatz, becomes one basis permutation.
-        """
-        limit = self.block_qubits
-        blocks: list[ops.Block] = []
-        pending: dict[int, list[Gate]] = {q: [] for q in range(self.width)}
-        last_block: dict[int, int] = {}
-        current: int | None = None
-
-        def place(gates: list[Gate], qubits: set[int]) -> None:
-            nonlocal current
-            if current is not None and len(blocks[current].qubits | qubits) <= limit:
-                blocks[current].gates.extend(gates)
-                blocks[current].qubits |= qubits
-            else:
-                blocks.append(ops.Block(list(gates), set(qubits), "shared"))
-                current = len(blocks) - 1
-            for q in qubits:
-                last_block[q] = current
-
-        def barrier(gates: list[Gate], kind: str) -> None:
-            """A step that does not fuse: flush pending gates on its qubits first."""
-            nonlocal current
-            qubits = {q for g in gates for q in g.qubits}
-            for q in sorted(qubits):
-                if pending[q]:
-                    place(pending[q], {q})
-                    pending[q] = []
-            blocks.append(ops.Block(list(gates), qubits, kind))
-            current = None
-            for q in qubits:
-                last_block[q] = len(blocks) - 1
-
-        i = 0
-        while i < len(body):
-            j = i
-            while j < len(body) and ops.signed_permutation(body[j]):
-                j += 1
-            run = body[i:j]
-            if len(run) > 1 and len({q for g in run for q in g.qubits}) > limit:
-                barrier(run, "permutation")
-                i = j
-                continue
-            gate = body[i]
-            i += 1
-            if gate.per_row:
-                barrier([gate], "row")
-            elif len(gate.qubits) == 1:
-                pending[gate.qubits[0]].append(gate)
-            else:
-                prefix = [g for q in gate.qubits for g in pending[q]]
-                for q in gate.qubits:
-                    pending[q] = []
-                place(prefix + [gate], set(gate.qubits))
-        for q, gates in pending.items():
-            if not gates:
-                continue
-            owner = blocks[last_block[q]]
-            if owner.kind == "shared":
-                owner.gates.extend(gates)
-            else:
-                place(gates, {q})
-        return blocks
-
-    def _plan(self, blocks: list[ops.Block]) -> None:
-        """Plan the run: which product-state clusters merge, transposes, block bases.
-
-        The state is kept as a set of *clusters*: tensors over disjoint groups of
-        qubits whose joint state is their Kronecker product. Every qubit starts in its
-        own cluster (its leading gates already applied). A block first merges the
-        clusters of its qubits, so along a chain of gates the entangled part grows
-        gradually and the full 2**W state is formed only when needed. Inside a
-        cluster the qubit order (layout) is tracked; a block whose qubits are the
-        trailing axes is applied in place, otherwise one transpose moves them to the
-        end. A weight-only block whose qubits all lie in the cluster's trailing
-        ``block_qubits`` axes is widened to those axes instead of transposing.
-        """
-        layouts: list[tuple[int, ...]] = [(q,) for q in range(self.width)]
-        owner = list(range(self.width))
-        alive = set(range(self.width))
-        program = []
-        for b, block in enumerate(blocks):
-            cids = list(dict.fromkeys(owner[q] for q in sorted(block.qubits)))
-            if len(cids) > 1:
-                big = max(cids, key=lambda c: len(layouts[c]))
-                sources = [big] + [c for c in cids if c != big]
-                if block.kind != "permutation" and all(
-                    set(layouts[c]) <= block.qubits for c in sources[1:]
-                ):
-                    # Transposing the big cluster before the merge is cheaper than
-                    # transposing the merged one after it.
-                    old = layouts[big]
-                    new = tuple(q for q in old if q not in block.qubits) + tuple(
-                        q for q in old if q in block.qubits
-                    )
-                    if new != old:
-                        program.append(("transpose", big) + ops.merged_transpose(old, new))
-                        layouts[big] = new
-                layouts.append(tuple(q for c in sources for q in layouts[c]))
-                cid = len(layouts) - 1
-                for c in sources:
-                    alive.discard(c)
-                alive.add(cid)
-                for q in layouts[cid]:
-                    owner[q] = cid
-                program.append(("merge", cid, tuple(sources)))
-            cid = owner[next(iter(block.qubits))]
-            layout = layouts[cid]
-            if block.kind == "permutation":
-                block.local = layout
-                program.append(("permutation", cid, b))
-                continue
-            n, k = len(layout), len(block.qubits)
-            wide = layout[n - min(self.block_qubits, n) :]
-            if set(layout[n - k :]) == block.qubits:
-                block.local = layout[n - k :]
-            elif block.kind == "shared" and block.qubits <= set(wide):
-                block.local = wide
-            else:
-                block.local = tuple(q for q in layout if q in block.qubits)
-                new = tuple(q for q in layout if q not in block.qubits) + block.local
-                program.append(("transpose", cid) + ops.merged_transpose(layout, new))
-                layouts[cid] = new
-            program.append(("block", cid, b))
-        self._program = program
-        self._layouts = layouts
-        self._final_clusters = sorted(alive, key=lambda c: -len(layouts[c]))
-        self._blocks = blocks
 
     # -- compile: tables ------------------------------------------------------------
 
