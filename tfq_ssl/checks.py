@@ -10,6 +10,11 @@ from tfq_ssl.errors import ConfigError
 __all__ = ["check_one_of", "check_positive_int"]
 
 
+def is_int(value: object) -> bool:
+    """An ``int`` that is not a ``bool`` (JSON and Python both let ``True`` pass as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_positive_int(
     name: str,
     value: object,

@@ -16,7 +16,7 @@ import json
 import os
 from typing import Any
 
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl.config import ProbeConfig
 from tfq_ssl.errors import ConfigError, CorruptFileError, RunFolderError
 from tfq_ssl.files import atomic_write_json, locked, read_json, short_error
@@ -35,7 +35,7 @@ def probe_key(probe: ProbeConfig) -> str:
     default = dataclasses.replace(ProbeConfig(), protocol=probe.protocol, head=probe.head)
     if probe == default:
         return probe.protocol + head
-    settings = config_lib.to_dict(probe)
+    settings = config_io.to_dict(probe)
     if probe.head == "adam":  # digests made before heads existed stay what they were
         del settings["head"]
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
@@ -73,12 +73,12 @@ def read_probe_result(run_dir: str, probe: ProbeConfig, step: int) -> dict[str, 
     remedy = "delete it (and its .head.npz) and probe again."
     result = read_json(path, remedy)
     try:
-        stored = config_lib.from_dict(ProbeConfig, result["probe_config"], "probe_config")
+        stored = config_io.from_dict(ProbeConfig, result["probe_config"], "probe_config")
     except (KeyError, TypeError, ConfigError):
         raise CorruptFileError(f"{path} does not record its probe settings; {remedy}") from None
     if stored != probe:
         raise CorruptFileError(
-            f"{path} was probed with other settings ({config_lib.to_dict(stored)}); {remedy}")
+            f"{path} was probed with other settings ({config_io.to_dict(stored)}); {remedy}")
     return result
 
 

@@ -40,7 +40,7 @@ import os
 import shutil
 from typing import Any
 
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl.config import RunConfig
 from tfq_ssl.errors import ConfigError, CorruptFileError, RunFolderError
 from tfq_ssl.files import LogDamage, StepCSV, atomic_write_json, short_error
@@ -81,7 +81,7 @@ def read_config(run_dir: str) -> RunConfig:
     if not os.path.isfile(path):
         raise RunFolderError(f"{run_dir} is not a run folder (no {CONFIG_FILE}); pretrain into it first.")
     try:
-        return config_lib.load_json(path)
+        return config_io.load_json(path)
     except ConfigError as err:
         raise CorruptFileError(
             f"{err} This file records the run's settings: restore it from a copy, or "
@@ -106,9 +106,7 @@ def check_same_run(config: RunConfig, run_dir: str) -> RunConfig | None:
     stored = read_config(run_dir)
     existing, wanted = without_data_dir(stored), without_data_dir(config)
     if existing != wanted:
-        old, new = _flat(config_lib.to_dict(existing)), _flat(config_lib.to_dict(wanted))
-        diff = ", ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now"
-                         for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+        diff = config_io.differences(existing, wanted, "there", "now")
         raise RunFolderError(
             f"{run_dir} already holds a run with a different config ({diff}). Rerun "
             "with the same settings to resume it, or choose a new --out."
@@ -125,21 +123,11 @@ def prepare(config: RunConfig, run_dir: str) -> None:
     stored = check_same_run(config, run_dir)  # before anything is written
     os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), exist_ok=True)
     if stored is None:
-        config_lib.save_json(config, config_path(run_dir))
+        config_io.save_json(config, config_path(run_dir))
     elif config.data.data_dir not in (None, stored.data.data_dir):
-        config_lib.save_json(config, config_path(run_dir))
+        config_io.save_json(config, config_path(run_dir))
         log.info("%s: the data location is now %r (was %r).", run_dir,
                  config.data.data_dir, stored.data.data_dir)
-
-
-def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def read_state(run_dir: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import os
 import shutil
 from collections.abc import Sequence
 
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl import rundir
 from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig, RunConfig
@@ -78,4 +78,4 @@ def store(run_folder: str, folder: str, probes: Sequence[ProbeConfig],
     # location: that is one machine's path, not part of the result.
     config = rundir.without_data_dir(rundir.read_config(run_folder))
     os.makedirs(folder, exist_ok=True)
-    config_lib.save_json(config, rundir.config_path(folder))
+    config_io.save_json(config, rundir.config_path(folder))

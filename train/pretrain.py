@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from tfq_ssl import cli, rundir
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl.config import RunConfig
 from tfq_ssl.errors import ConfigError
 from train.presets import PRESETS, get_preset
@@ -30,10 +30,10 @@ def resolve_config(preset: str | None, config_path: str | None, data_dir: str | 
     """The run config from a preset or a saved ``config.json``, plus overrides, validated."""
     if (preset is None) == (config_path is None):
         raise ConfigError("give exactly one of --preset NAME or --config PATH.")
-    config = get_preset(preset) if preset else config_lib.load_json(config_path)
+    config = get_preset(preset) if preset else config_io.load_json(config_path)
     if data_dir is not None:
         overrides = [f"data.data_dir={json.dumps(data_dir)}", *overrides]
-    return config_lib.override(config, list(overrides))
+    return config_io.override(config, list(overrides))
 
 
 def build_parser() -> cli.ArgumentParser:

@@ -13,6 +13,7 @@ import os
 from typing import Iterable, Sequence
 
 from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from train.presets import get_preset
 
 
@@ -149,7 +150,7 @@ def run_dir(exp_dir: str, variant: Variant, seed: int) -> str:
 
 def run_config(variant: Variant, seed: int, overrides: Sequence[str] = ()) -> config_lib.RunConfig:
     """The validated config of one (variant, seed) with the experiment's overrides."""
-    return config_lib.override(
+    return config_io.override(
         get_preset(variant.preset),
         [*variant.overrides, f"train.seed={seed}", f"name={json.dumps(variant.name)}", *overrides],
     )

@@ -29,7 +29,7 @@ from typing import Any
 from tfq_ssl import cli, stats
 from tfq_ssl import probe_store
 from tfq_ssl import files
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl.config import ProbeConfig, RunConfig, checkpoint_steps
 from train import sweep
 from train.presets import PRESETS, get_preset
@@ -42,10 +42,10 @@ KEYS = ("final", "best")
 
 def run_configs(preset: str, seeds: int, overrides: Sequence[str] = ()) -> dict[str, RunConfig]:
     """``{"base": (0, 0), "init-s": (s, 0), "data-s": (0, s)}`` as (train.seed, train.data_seed)."""
-    base = config_lib.override(get_preset(preset), list(overrides))
+    base = config_io.override(get_preset(preset), list(overrides))
 
     def seeded(seed: int, data_seed: int) -> RunConfig:
-        return config_lib.override(base, [f"train.seed={seed}", f"train.data_seed={data_seed}"])
+        return config_io.override(base, [f"train.seed={seed}", f"train.data_seed={data_seed}"])
 
     out = {"base": seeded(0, 0)}
     for s in range(1, seeds):

@@ -37,12 +37,12 @@ def test_overlapping_classes_reach_the_bayes_rate():
 def test_more_than_one_checkpoint_is_one_clear_error(spec, tmp_path, capsys):
     from bench import converged_probe
     from tests.helpers import tiny_config
-    from tfq_ssl import config as config_lib
+    from tfq_ssl import config_io
     from tfq_ssl import rundir
 
     run = tmp_path / "run"
     os.makedirs(run / rundir.CHECKPOINT_DIR)
-    config_lib.save_json(tiny_config("classical"), rundir.config_path(str(run)))
+    config_io.save_json(tiny_config("classical"), rundir.config_path(str(run)))
     for step in (2, 4):  # two complete-looking checkpoints: select_checkpoints finds them
         for suffix in (".index", ".data-00000-of-00001"):
             (run / rundir.CHECKPOINT_DIR / f"step-{step:05d}{suffix}").write_bytes(b"")

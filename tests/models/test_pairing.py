@@ -8,7 +8,7 @@ import tf_keras
 from models import pretraining
 from models.simclr import build_simclr
 from tests.helpers import generated_images, tiny_config
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 
 
 def _batches(config, monkeypatch, n=3):
@@ -19,9 +19,9 @@ def _batches(config, monkeypatch, n=3):
 
 
 def test_variants_with_one_seed_get_identical_batches(monkeypatch):
-    quantum = config_lib.override(tiny_config("quantum"), ["train.seed=3", "data.shuffle_buffer=64"])
-    classical = config_lib.override(tiny_config("classical"), ["train.seed=3", "data.shuffle_buffer=64"])
-    other_seed = config_lib.override(quantum, ["train.seed=4"])
+    quantum = config_io.override(tiny_config("quantum"), ["train.seed=3", "data.shuffle_buffer=64"])
+    classical = config_io.override(tiny_config("classical"), ["train.seed=3", "data.shuffle_buffer=64"])
+    other_seed = config_io.override(quantum, ["train.seed=4"])
     a, b, c = (_batches(cfg, monkeypatch) for cfg in (quantum, classical, other_seed))
     for x, y in zip(a, b):
         for u, v in zip(x, y):
@@ -64,7 +64,7 @@ def test_data_seed_separates_the_data_stream_from_the_initialisation(monkeypatch
 
     def run(name, *overrides):
         seen.clear()
-        config = config_lib.override(tiny_config("classical", steps=1, save_every=1),
+        config = config_io.override(tiny_config("classical", steps=1, save_every=1),
                                      ["data.shuffle_buffer=64", "train.hs_metrics=false",
                                       *overrides])
         pretraining.pretrain(config, str(tmp_path / name), verbose=0)

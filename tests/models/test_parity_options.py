@@ -15,6 +15,7 @@ import pytest
 from models.simclr import build_simclr
 from tests.helpers import ROOT, tiny_config
 from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl.errors import ConfigError
 
 
@@ -73,7 +74,7 @@ def test_init_is_validated_and_old_configs_load_as_keras():
     with pytest.raises(ConfigError, match="model.init must be one of"):
         config_lib.check_model(dataclasses.replace(tiny_config().model, init="jax"))
     # a run's config.json from before the field existed: complete, and trained as Keras inits
-    old = config_lib.load_json(os.path.join(ROOT, "tests", "data", "config_2026-11.json"))
+    old = config_io.load_json(os.path.join(ROOT, "tests", "data", "config_2026-11.json"))
     assert old.model.init == "keras"
 
 

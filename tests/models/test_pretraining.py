@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import InterruptAt, distinct_images, tiny_config, view_pairs
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from models.pretraining import pretrain
 from tfq_ssl import rundir
 from tfq_ssl.errors import ConfigError, RunFolderError
@@ -28,7 +28,7 @@ def test_three_step_fit_writes_a_complete_run(tmp_path, representation):
     assert result["checkpoints"] == [2, 3]
     with open(tmp_path / "state.json") as f:
         assert json.load(f)["steps"] == 3
-    assert config_lib.load_json(str(tmp_path / "config.json")) == config
+    assert config_io.load_json(str(tmp_path / "config.json")) == config
     rows = _rows(tmp_path / "metrics.csv")
     assert [int(r["step"]) for r in rows] == [1, 2, 3]
     assert all(np.isfinite(float(r["loss"])) for r in rows)
@@ -52,7 +52,7 @@ def test_loss_falls_on_a_fixed_batch(tmp_path, engine):
     asserted below was 0.04-0.27 (bound 0.5) for both engines.
     """
     config = tiny_config("quantum", steps=12, save_every=12, learning_rate=3e-3, batch_size=8)
-    config = config_lib.override(config, [
+    config = config_io.override(config, [
         "model.width=4", "train.hs_metrics=false", f"model.engine={engine}",
         "model.projection_head=false"])
     fixed = view_pairs(config, distinct_images(8)).take(1).cache().repeat()
@@ -88,8 +88,8 @@ def test_run_dir_of_another_config_is_refused(tmp_path):
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_config_round_trip(tmp_path, name):
     path = str(tmp_path / "config.json")
-    config_lib.save_json(PRESETS[name], path)
-    assert config_lib.load_json(path) == PRESETS[name]
+    config_io.save_json(PRESETS[name], path)
+    assert config_io.load_json(path) == PRESETS[name]
 
 
 def test_paper_presets():
@@ -109,15 +109,15 @@ def test_paper_presets():
 
 
 def test_overrides_parse_and_validate():
-    config = config_lib.override(get_preset("smoke"), ["model.width=3", "data.classes=[0, 4]",
+    config = config_io.override(get_preset("smoke"), ["model.width=3", "data.classes=[0, 4]",
                                                        "model.shots=null", "name=x"])
     assert config.model.width == 3 and config.data.classes == (0, 4) and config.name == "x"
     with pytest.raises(ValueError, match="no key 'widht'"):
-        config_lib.override(config, ["model.widht=3"])
+        config_io.override(config, ["model.widht=3"])
     with pytest.raises(ValueError, match="expected an integer"):
-        config_lib.override(config, ["model.width=wide"])
+        config_io.override(config, ["model.width=wide"])
     with pytest.raises(ValueError, match="section.key=value"):
-        config_lib.override(config, ["model.width"])
+        config_io.override(config, ["model.width"])
 
 
 def test_cli_rejects_missing_preset(capsys):

@@ -14,7 +14,7 @@ import pytest
 
 from models.pretraining import pretrain
 from tests.helpers import tiny_config, view_pairs
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl import rundir
 from tfq_ssl import files
 
@@ -25,7 +25,7 @@ class Killed(BaseException):
 
 def _config():
     config = tiny_config("quantum", steps=4, save_every=2)
-    return config_lib.override(config, ["model.engine=statevector"])
+    return config_io.override(config, ["model.engine=statevector"])
 
 
 def _steps(path):

@@ -86,15 +86,15 @@ def test_bad_activation_is_refused():
     (["model.ansatz=ring_product", "model.engine=tensornet"], "ring ansatz"),
 ])
 def test_new_options_are_validated_in_the_config(sets, match):
-    from tfq_ssl import config as config_lib
+    from tfq_ssl import config as config_lib, config_io
     from train.presets import get_preset
     with pytest.raises(config_lib.ConfigError, match=match):
-        config_lib.override(get_preset("smoke"), sets)
+        config_io.override(get_preset("smoke"), sets)
 
 
 def test_configs_without_activation_load_as_leaky_relu():
-    from tfq_ssl import config as config_lib
+    from tfq_ssl import config as config_lib, config_io
     from train.presets import get_preset
-    data = config_lib.to_dict(get_preset("paper_5class_classical"))
+    data = config_io.to_dict(get_preset("paper_5class_classical"))
     del data["model"]["activation"]
-    assert config_lib.from_dict(config_lib.RunConfig, data).model.activation == "leaky_relu"
+    assert config_io.from_dict(config_lib.RunConfig, data).model.activation == "leaky_relu"

@@ -9,7 +9,7 @@ import pytest
 
 from models.run import Run, ProbeHead, feature_engine
 from tests.helpers import ROOT, tiny_config, write_cifar10
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl import probe_store, rundir
 from tfq_ssl.config import ProbeConfig
 from tfq_ssl.errors import ConfigError, RunFolderError
@@ -66,7 +66,7 @@ def test_the_probe_head_is_found_and_predicts_argmax_of_its_logits(run_folder):
     probe = ProbeConfig(epochs=7)  # not the default schedule: found as the only one there
     kernel = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
     bias = np.array([0.0, 0.5], np.float32)
-    probe_store.write_probe_result(run_folder, probe, 2, {"probe_config": config_lib.to_dict(probe)},
+    probe_store.write_probe_result(run_folder, probe, 2, {"probe_config": config_io.to_dict(probe)},
                                    kernel, bias)
     head = Run(run_folder).probe_head("cached", 2)
     assert isinstance(head, ProbeHead) and os.path.dirname(head.path).endswith(

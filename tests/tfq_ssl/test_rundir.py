@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import ROOT, tiny_config
 from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl import rundir
 from tfq_ssl import probe_store
 from tfq_ssl import files
@@ -99,16 +100,16 @@ def test_garbled_config_json_is_named(tmp_path):
 def test_config_written_before_the_engine_rename_still_loads():
     path = os.path.join(DATA, "config_2026-11.json")
     assert "backend" in json.load(open(path))["model"]
-    config = config_lib.load_json(path)
+    config = config_io.load_json(path)
     assert config.model.engine == "tfq" and config == tiny_config(
         "quantum", steps=2, save_every=1, hs_metrics=False)
 
 
 def test_both_names_of_a_renamed_key_are_refused():
-    data = config_lib.to_dict(tiny_config())
+    data = config_io.to_dict(tiny_config())
     data["model"]["backend"] = "tfq"
     with pytest.raises(ConfigError, match="both 'backend'"):
-        config_lib.from_dict(config_lib.RunConfig, data)
+        config_io.from_dict(config_lib.RunConfig, data)
 
 
 def test_probe_results_are_keyed_by_their_settings(tmp_path):
@@ -117,7 +118,7 @@ def test_probe_results_are_keyed_by_their_settings(tmp_path):
     assert probe_store.probe_key(ProbeConfig(protocol="paper")) == "paper"
     assert probe_store.probe_key(three) != probe_store.probe_key(seven)
     assert probe_store.probe_key(three).startswith("cached-")
-    probe_store.write_probe_result(str(tmp_path), three, 5, {"probe_config": config_lib.to_dict(three)},
+    probe_store.write_probe_result(str(tmp_path), three, 5, {"probe_config": config_io.to_dict(three)},
                               [[1.0]], [0.0])
     assert probe_store.read_probe_result(str(tmp_path), three, 5)["probe_config"]["epochs"] == 3
     assert probe_store.read_probe_result(str(tmp_path), seven, 5) is None
@@ -127,7 +128,7 @@ def test_a_stored_result_of_other_settings_is_refused(tmp_path):
     probe = ProbeConfig()
     path = probe_store.probe_result_path(str(tmp_path), probe, 5)
     os.makedirs(os.path.dirname(path))
-    json.dump({"probe_config": config_lib.to_dict(ProbeConfig(epochs=3))}, open(path, "w"))
+    json.dump({"probe_config": config_io.to_dict(ProbeConfig(epochs=3))}, open(path, "w"))
     with pytest.raises(CorruptFileError, match="other settings"):
         probe_store.read_probe_result(str(tmp_path), probe, 5)
 

@@ -133,10 +133,10 @@ def test_experiment_refuses_bad_overrides_before_running(tmp_path, capsys):
 def test_corrected_rerun_is_accepted_after_a_bad_one(tmp_path, capsys):
     out = str(tmp_path / "run")
     assert pretrain.main(["--preset", "smoke", "--out", out, "--set", "model.width=0"]) == 2
-    from tfq_ssl import config as config_lib, rundir
+    from tfq_ssl import config_io, rundir
     config = pretrain.resolve_config("smoke", None, None, [])
     rundir.prepare(config, out)  # what the corrected run writes first: accepted
-    assert config_lib.load_json(os.path.join(out, "config.json")) == config
+    assert config_io.load_json(os.path.join(out, "config.json")) == config
 
 
 def _main_in_a_child(module: str, argv: list[str]) -> subprocess.CompletedProcess:
@@ -226,10 +226,10 @@ def _run_with_checkpoints(tmp_path, steps=(2, 4)):
     """A run folder with a config and complete-looking checkpoints: all that the
     checks before TensorFlow loads look at."""
     from tests.helpers import tiny_config
-    from tfq_ssl import config as config_lib, rundir
+    from tfq_ssl import config_io, rundir
     run = tmp_path / "run"
     os.makedirs(run / rundir.CHECKPOINT_DIR)
-    config_lib.save_json(tiny_config(), rundir.config_path(str(run)))
+    config_io.save_json(tiny_config(), rundir.config_path(str(run)))
     for step in steps:
         for suffix in (".index", ".data-00000-of-00001"):
             (run / rundir.CHECKPOINT_DIR / f"step-{step:05d}{suffix}").write_bytes(b"")

@@ -69,15 +69,15 @@ def test_the_report_title_follows_the_overrides(tmp_path):
 
 
 def test_every_spec_names_existing_presets_and_valid_overrides():
-    from tfq_ssl import config as config_lib
+    from tfq_ssl import config_io
     from train.presets import PRESETS, get_preset
     for spec in specs.SPECS.values():
         for v in spec.variants:
             assert v.preset in PRESETS
-            config = config_lib.override(get_preset(v.preset), list(v.overrides))
+            config = config_io.override(get_preset(v.preset), list(v.overrides))
             if v.width is not None:
                 assert config.model.width == v.width
-    wide = {v.name: config_lib.override(get_preset(v.preset), list(v.overrides))
+    wide = {v.name: config_io.override(get_preset(v.preset), list(v.overrides))
             for v in specs.SPECS["wide"].variants}
     assert wide["quantum_W20"].model.engine == "tensornet"
 

@@ -14,7 +14,7 @@ from models import probe as probe_lib
 from models.pretraining import pretrain
 from models.run import Run
 from tests.helpers import ROOT, InterruptAt, generated_images, view_pairs
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl import rundir
 from tfq_ssl.config import ProbeConfig
 
@@ -30,7 +30,7 @@ def test_old_run_folder_resumes_probes_and_converts(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         pretrain(config, run, dataset=view_pairs(config), verbose=0, callbacks=[InterruptAt(1)])
     assert rundir.list_checkpoints(run) == [1]
-    result = pretrain(config_lib.load_json(rundir.config_path(run)), run,
+    result = pretrain(config_io.load_json(rundir.config_path(run)), run,
                       dataset=view_pairs(config), verbose=0)
     assert result["done"] and result["checkpoints"] == [1, 2]
 

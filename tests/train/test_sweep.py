@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.helpers import tiny_config, write_cifar10
-from tfq_ssl import config as config_lib
+from tfq_ssl import config_io
 from tfq_ssl import rundir
 from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig
@@ -42,7 +42,7 @@ def _jobs(exp_dir, data_dir, steps=4, representations=("quantum", "classical"), 
     jobs = []
     for rep in representations:
         config = tiny_config(rep, steps=steps, save_every=2, hs_batch=4, **changes)
-        config = config_lib.override(config, [f'data.data_dir="{data_dir}"'])
+        config = config_io.override(config, [f'data.data_dir="{data_dir}"'])
         jobs.append(sweep.Job(f"{rep} seed 0", config, str(exp_dir / rep)))
     return jobs
 
@@ -80,7 +80,7 @@ def test_a_sweep_completes_and_a_rerun_reuses_it(local_ray, data_dir, tmp_path):
 def test_a_failing_task_is_retried_then_reported_and_the_rest_go_on(local_ray, data_dir,
                                                                     tmp_path):
     good, bad = _jobs(tmp_path, data_dir)
-    missing = config_lib.override(bad.config, [f'data.data_dir="{tmp_path / "nowhere"}"',
+    missing = config_io.override(bad.config, [f'data.data_dir="{tmp_path / "nowhere"}"',
                                                "data.download=false"])
     bad = sweep.Job("broken seed 0", missing, bad.folder)
     outcome = _run([good, bad], retries=1)
