@@ -31,13 +31,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum import gate_angles
 
 _TC_ROTATION = {cirq.rx: "rx", cirq.ry: "ry", cirq.rz: "rz"}
 
 
 def _single(gate):
     """('rx'|'ry'|'rz', angle) for a rotation, (name, None) for a fixed gate."""
-    rotation = circuits.rotation_of(gate)
+    rotation = gate_angles.rotation_of(gate)
     if rotation is not None:
         builder, angle = rotation
         return _TC_ROTATION[builder], angle
@@ -78,7 +79,7 @@ def translate(circuit, qubits, input_symbols, weight_symbols):
         if angle is None:
             gates.append((name, idx, None))
             continue
-        row, b = circuits.affine_angle(angle, sidx, f"operation {op!r}", "the circuit's symbols")
+        row, b = gate_angles.affine_angle(angle, sidx, f"operation {op!r}", "the circuit's symbols")
         gates.append((name, idx, len(rows)))
         rows.append(row)
         bias.append(b)

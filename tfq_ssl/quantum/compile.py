@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 import tensorflow as tf
 
-from tfq_ssl.quantum.circuits import affine_angle
+from tfq_ssl.quantum.gate_angles import affine_angle, rotation_axis
 from tfq_ssl.quantum.executor import Executor
 
 __all__ = [
@@ -41,8 +41,6 @@ ROTATION_GENERATORS = {
     "y": np.array([[0, -1], [1, 0]], dtype=complex),
     "z": np.array([[-1j, 0], [0, 1j]]),
 }
-_ROTATION_TYPES = ((cirq.Rx, "x"), (cirq.Ry, "y"), (cirq.Rz, "z"))
-_POW_TYPES = ((cirq.XPowGate, "x"), (cirq.YPowGate, "y"), (cirq.ZPowGate, "z"))
 _FIXED_SINGLE = (cirq.XPowGate, cirq.YPowGate, cirq.ZPowGate, cirq.HPowGate)
 _FIXED_TWO = (cirq.CZPowGate, cirq.CXPowGate)
 
@@ -94,17 +92,11 @@ class GateCompiler:
 
     def _single(self, gate: cirq.Gate, op: cirq.Operation):
         """(rotation or None, 2x2 constant) for a supported single-qubit gate."""
-        for gate_type, axis in _ROTATION_TYPES:
-            if isinstance(gate, gate_type):
-                rads = gate._rads  # the angle as given to cirq.rx, symbolic or not
-                if cirq.is_parameterized(gate):
-                    return self._rotation(axis, rads, op), None
-                return None, cirq.unitary(gate)
         if isinstance(gate, _FIXED_SINGLE) and not cirq.is_parameterized(gate):
-            return None, cirq.unitary(gate)
-        for gate_type, axis in _POW_TYPES:
-            if isinstance(gate, gate_type) and gate.global_shift == -0.5:
-                return self._rotation(axis, gate.exponent * sympy.pi, op), None
+            return None, cirq.unitary(gate)  # numeric rotations included (cirq.Rx is an XPowGate)
+        rotation = rotation_axis(gate)
+        if rotation is not None:
+            return self._rotation(*rotation, op), None
         if isinstance(gate, cirq.IdentityGate) and gate.num_qubits() == 1:
             return None, np.eye(2, dtype=complex)
         if isinstance(gate, _FIXED_SINGLE):

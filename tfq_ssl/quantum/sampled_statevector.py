@@ -14,7 +14,7 @@ import sympy
 import tensorflow as tf
 
 from tfq_ssl.checks import check_positive_int
-from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum import gate_angles
 from tfq_ssl.quantum.executor import Executor
 from tfq_ssl.quantum.statevector import StatevectorSimulator
 
@@ -90,7 +90,7 @@ class SampledExpectationZ(Executor):
         input_symbols, weight_symbols = list(input_symbols), list(weight_symbols)
         n_in = len(input_symbols)
 
-        occ = circuits.split_symbol_occurrences(circuit, input_symbols + weight_symbols)
+        occ = gate_angles.split_symbol_occurrences(circuit, input_symbols + weight_symbols)
         # Two-term rule per occurrence; raises on an undecomposed controlled rotation.
         shifts, terms = occ.shift_terms(four_term=False)
         # Occurrences whose angle varies per row are per-row symbols of the shifted

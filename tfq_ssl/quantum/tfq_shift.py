@@ -10,7 +10,7 @@ import sympy
 import tensorflow as tf
 import tensorflow_quantum as tfq
 
-from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum import gate_angles
 from tfq_ssl.quantum.tfq_common import TFQExecutor
 
 __all__ = ["ExactParameterShift"]
@@ -25,7 +25,7 @@ class ExactParameterShift(TFQExecutor):
     and TFQ pads every symbol to the largest number of gates per symbol (2 for the
     CRX half-angles), building 4 shifted circuits per symbol from the serialized
     programs on every call. Here the circuit as built (CRX undecomposed) is rewritten
-    once with one symbol per symbolic gate (``circuits.split_symbol_occurrences``);
+    once with one symbol per symbolic gate (``gate_angles.split_symbol_occurrences``);
     a shifted circuit is then just other symbol values for that one program:
     2 circuits per rotation (±π/2) and 4 per controlled rotation (±π/2, ±3π/2,
     ∂f/∂θ = c₊[f(θ+π/2) − f(θ−π/2)] − c₋[f(θ+3π/2) − f(θ−3π/2)],
@@ -44,7 +44,7 @@ class ExactParameterShift(TFQExecutor):
         weight_symbols: Sequence[sympy.Symbol],
     ) -> None:
         super().__init__(circuit, qubits, input_symbols, weight_symbols)
-        occurrences = circuits.split_symbol_occurrences(circuit, self.symbols)
+        occurrences = gate_angles.split_symbol_occurrences(circuit, self.symbols)
         shifts, terms = occurrences.shift_terms(four_term=True)
         self._n_in = len(input_symbols)
         self._op = tfq.get_expectation_op()

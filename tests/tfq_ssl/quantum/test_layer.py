@@ -8,6 +8,7 @@ import tf_keras
 
 from tests.helpers import finite_difference_gradients
 from tfq_ssl.quantum import circuits
+from tfq_ssl.quantum import gate_angles
 from tfq_ssl.quantum.layer import QuantumRepresentation, resolved_circuit
 
 
@@ -86,7 +87,7 @@ def test_shift_rules_are_exact_including_controlled_rotations():
         cirq.ry(2 * a + 0.3).on(q1).controlled_by(q0),
         cirq.rx(-a / 2).on(q1),
     )
-    occurrences = circuits.split_symbol_occurrences(circuit, [a])
+    occurrences = gate_angles.split_symbol_occurrences(circuit, [a])
     assert occurrences.controlled.tolist() == [True, False]
     shifts, terms = occurrences.shift_terms()
     assert shifts.shape == (4 + 2, 2)
