@@ -58,6 +58,7 @@ def run_representation_on_backend(
     seed: int | None = None,
     target_overlap: float = 0.99,
     errors: execute.ErrorOptions = execute.ErrorOptions(),
+    symbolic: tuple | None = None,
 ) -> np.ndarray:
     """⟨Z_k⟩ of the representation circuit for many images, resumable.
 
@@ -83,6 +84,8 @@ def run_representation_on_backend(
         target_overlap: overlap a recompiled circuit must reach to be used.
         errors: error suppression and readout mitigation (recorded with every result
             and job, so a resumed file cannot mix settings).
+        symbolic: the model's own circuit and symbols (``QuantumRepresentation.symbolic``),
+            bound image by image; default: rebuilt from ``width``, ``layers``, ``ansatz``.
 
     Returns:
         ⟨Z_k⟩ per image, in input order. Shape: ``(n, W)``.
@@ -133,7 +136,7 @@ def run_representation_on_backend(
     with execute.batch_mode(backend) as mode:
         _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, recompile,
                      results_path, jobs_path, submitted, settings, done, mode, batch_size,
-                     optimization_level, seed, target_overlap, errors)
+                     optimization_level, seed, target_overlap, errors, symbolic)
     values = [done[i]["expectation_z"] for i in range(len(angles))]
     return np.array(values, dtype=np.float64).reshape(-1, width)
 
@@ -154,12 +157,13 @@ def read_jobs(path: str, settings: dict) -> dict[tuple[int, ...], str]:
 
 def _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, recompile,
                  results_path, jobs_path, submitted, settings, done, mode, batch_size,
-                 optimization_level, seed, target_overlap, errors) -> None:
+                 optimization_level, seed, target_overlap, errors, symbolic) -> None:
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         circuits, reports = [], []
         for i in batch:
-            logical = representation_qiskit_circuit(width, layers, ansatz, angles[i], weights)
+            logical = representation_qiskit_circuit(width, layers, ansatz, angles[i], weights,
+                                                    symbolic)
             circuit, report = compile_for_device(
                 logical, backend, recompile_circuit=recompile,
                 optimization_level=optimization_level, seed=seed, target_overlap=target_overlap,

@@ -89,6 +89,7 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
         y_device = run_representation_on_backend(
             angles, layer.ansatz_weights.numpy(), layer.width, layer.num_layers, layer.ansatz,
             backend, shots, recompile, results_path, seed=seed, errors=errors,
+            symbolic=layer.symbolic,
         )
         names = run.class_names
         predicted = head.predict(y_device)

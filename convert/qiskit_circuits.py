@@ -22,7 +22,7 @@ import qiskit
 import qiskit.qasm3
 from qiskit import qpy
 
-from tfq_ssl.quantum.circuits import representation_circuit
+from tfq_ssl.quantum.circuits import bind, representation_circuit
 
 SUPPORTED_GATES = (
     "Rx, Ry, Rz, XPowGate/YPowGate/ZPowGate (any exponent), H, CZPowGate (any exponent), "
@@ -57,20 +57,8 @@ def resolve_circuit(
         ValueError: a shape does not match the circuit or a value is not finite.
     """
     circuit, _, input_symbols, weight_symbols = representation_circuit(width, layers, ansatz)
-    angles = np.asarray(angles, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    if angles.shape != (len(input_symbols),):
-        raise ValueError(f"angles must have shape ({len(input_symbols)},), got {angles.shape}.")
-    if weights.shape != (len(weight_symbols),):
-        raise ValueError(
-            f"weights must have shape ({len(weight_symbols)},) for {ansatz!r} with W={width}, "
-            f"L={layers}, got {weights.shape}."
-        )
-    if not (np.all(np.isfinite(angles)) and np.all(np.isfinite(weights))):
-        raise ValueError("angles and weights must be finite.")
-    values = {s.name: float(v) for s, v in zip(input_symbols, angles)}
-    values.update({s.name: float(v) for s, v in zip(weight_symbols, weights)})
-    return cirq.resolve_parameters(circuit, cirq.ParamResolver(values))
+    return bind(circuit, input_symbols, weight_symbols, angles, weights,
+                f"{ansatz!r} with W={width}, L={layers}")
 
 
 def _value(x: object, op: cirq.Operation) -> float:
@@ -232,11 +220,27 @@ def cirq_to_qiskit(
 
 
 def representation_qiskit_circuit(
-    width: int, layers: int, ansatz: str, angles: np.ndarray, weights: np.ndarray
+    width: int, layers: int, ansatz: str, angles: np.ndarray, weights: np.ndarray,
+    symbolic: tuple | None = None,
 ) -> qiskit.QuantumCircuit:
-    """``cirq_to_qiskit(resolve_circuit(...))`` on the W line qubits (no measurement)."""
-    circuit = resolve_circuit(width, layers, ansatz, angles, weights)
-    return cirq_to_qiskit(circuit, cirq.LineQubit.range(width))
+    """One image's representation circuit, bound and in Qiskit (no measurement).
+
+    Args:
+        width, layers, ansatz: the circuit, W, L and the ansatz.
+        angles, weights: one image's input angles and the trained weights.
+        symbolic: ``(circuit, qubits, input_symbols, weight_symbols)`` of the model's
+            own layer (``QuantumRepresentation.symbolic``), bound as it is; default:
+            the circuit :func:`representation_circuit` builds from ``width``, ``layers``
+            and ``ansatz`` (the same circuit for a layer of those settings).
+    """
+    if symbolic is None:
+        return cirq_to_qiskit(resolve_circuit(width, layers, ansatz, angles, weights),
+                              cirq.LineQubit.range(width))
+    circuit, qubits, input_symbols, weight_symbols = symbolic
+    if len(qubits) != width:
+        raise ValueError(f"the circuit has {len(qubits)} qubits; width is {width}.")
+    return cirq_to_qiskit(bind(circuit, input_symbols, weight_symbols, angles, weights,
+                               f"{ansatz!r} with W={width}, L={layers}"), qubits)
 
 
 def save_qpy(circuits: Sequence[qiskit.QuantumCircuit], path: str) -> None:

@@ -61,7 +61,7 @@ def test_rerun_reattaches_to_a_submitted_job_instead_of_resubmitting(inputs, tmp
         submitted[job.job_id()] = job
         return job
 
-    real_append = device_eval._append
+    real_append = device_eval.append_jsonl
 
     def append_then_die(path, records):  # the job id is on disk; the process dies
         real_append(path, records)
@@ -70,7 +70,7 @@ def test_rerun_reattaches_to_a_submitted_job_instead_of_resubmitting(inputs, tmp
 
     with monkeypatch.context() as patch:
         patch.setattr(execute.Sampler, "run", run_and_keep)
-        patch.setattr(device_eval, "_append", append_then_die)
+        patch.setattr(device_eval, "append_jsonl", append_then_die)
         with pytest.raises(Killed):
             _evaluate(*inputs, FakeParisV2(), path)
     assert len(submitted) == 1 and not path.exists()

@@ -134,3 +134,25 @@ def test_symbolic_exponent_is_unresolved_parameter():
     a = cirq.LineQubit(0)
     with pytest.raises(ValueError, match="theta"):
         cirq_to_qiskit(cirq.Circuit(cirq.X(a) ** sympy.Symbol("theta")))
+
+
+def test_the_converter_binds_the_layers_own_circuit():
+    """Given a layer's circuit, the converter binds that circuit, not one rebuilt from
+    (W, L, ansatz): the converted state is the layer's own output state, and a circuit
+    that differs from the rebuilt one (a product ansatz passed as 'ring') is what runs."""
+    from tfq_ssl.quantum.layer import QuantumRepresentation
+
+    layer = QuantumRepresentation(3, 2, ansatz="ring", engine="statevector")
+    layer.build((None, 3))
+    rng = np.random.default_rng(4)
+    layer.ansatz_weights.assign(rng.uniform(-np.pi, np.pi, layer.ansatz_weights.shape))
+    angles = rng.uniform(0, np.pi, 3)
+    weights = layer.ansatz_weights.numpy()
+    own = _qiskit_state(representation_qiskit_circuit(3, 2, "ring", angles, weights, layer.symbolic))
+    np.testing.assert_allclose(own, layer.statevectors(angles[None].astype(np.float32))[0], atol=1e-5)
+
+    other = representation_circuit(3, 2, "ring_product")
+    converted = _qiskit_state(representation_qiskit_circuit(3, 2, "ring", angles, weights, other))
+    expected = _cirq_state(resolve_circuit(3, 2, "ring_product", angles, weights), other[1])
+    np.testing.assert_allclose(converted, expected, atol=1e-9)
+    assert abs(np.vdot(converted, own)) ** 2 < 0.99

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import cirq
+import numpy as np
 import sympy
 
 from tfq_ssl.checks import check_positive_int
@@ -241,3 +242,38 @@ def decompose_controlled_rotations(circuit: cirq.Circuit) -> cirq.Circuit:
                 strategy=cirq.InsertStrategy.EARLIEST,
             )
     return out
+
+
+def bind(circuit: cirq.Circuit, input_symbols: Sequence[sympy.Symbol],
+         weight_symbols: Sequence[sympy.Symbol], angles: object, weights: object,
+         what: str = "the circuit") -> cirq.Circuit:
+    """``circuit`` with one image's input angles and the ansatz weights bound.
+
+    Values are matched to symbols by name (``x_03``, ``theta_017``), never by the
+    position a tool sorted them into. The layer's circuit and the converter's are
+    bound here alike.
+
+    Args:
+        circuit: a representation circuit (the layer's own, or
+            :func:`representation_circuit`'s).
+        input_symbols, weight_symbols: its symbols, in the order of ``angles`` and
+            ``weights``.
+        angles: input angles of one image. Shape: ``(len(input_symbols),)``.
+        weights: ansatz weights. Shape: ``(len(weight_symbols),)``.
+        what: the circuit, for the weights' error message.
+
+    Raises:
+        ValueError: a shape does not match the symbols, or a value is not finite.
+    """
+    angles = np.asarray(angles, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if angles.shape != (len(input_symbols),):
+        raise ValueError(f"angles must have shape ({len(input_symbols)},), got {angles.shape}.")
+    if weights.shape != (len(weight_symbols),):
+        raise ValueError(f"weights must have shape ({len(weight_symbols)},) for {what}, "
+                         f"got {weights.shape}.")
+    if not (np.all(np.isfinite(angles)) and np.all(np.isfinite(weights))):
+        raise ValueError("angles and weights must be finite.")
+    values = {s.name: float(v) for s, v in zip(input_symbols, angles)}
+    values.update({s.name: float(v) for s, v in zip(weight_symbols, weights)})
+    return cirq.resolve_parameters(circuit, cirq.ParamResolver(values))

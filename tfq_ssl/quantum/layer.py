@@ -22,7 +22,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfq_ssl.checks import check_positive_int
-from tfq_ssl.quantum.circuits import representation_circuit
+from tfq_ssl.quantum.circuits import bind, representation_circuit
 from tfq_ssl.quantum.factory import make_executor
 
 __all__ = ["QuantumRepresentation", "resolved_circuit"]
@@ -86,6 +86,13 @@ class QuantumRepresentation(tf_keras.layers.Layer):
             trainable=True)
         super().build(input_shape)
 
+    @property
+    def symbolic(self) -> tuple[cirq.Circuit, list[cirq.Qid], list[sympy.Symbol], list[sympy.Symbol]]:
+        """``(circuit, qubits, input_symbols, weight_symbols)``: the layer's own circuit,
+        as :func:`~tfq_ssl.quantum.circuits.representation_circuit` returns one (what the
+        converter binds and takes to Qiskit)."""
+        return self.circuit, list(self.qubits), list(self.input_symbols), list(self.weight_symbols)
+
     def symbol_values(self) -> dict[sympy.Symbol, float]:
         """Current ansatz weights keyed by their symbols."""
         values = self.ansatz_weights.numpy()
@@ -143,6 +150,5 @@ def resolved_circuit(layer: QuantumRepresentation, angles: Any) -> cirq.Circuit:
     Returns:
         A parameter-free ``cirq.Circuit``.
     """
-    values = dict(layer.symbol_values())
-    values.update({s: float(a) for s, a in zip(layer.input_symbols, list(angles))})
-    return cirq.resolve_parameters(layer.circuit, values)
+    return bind(layer.circuit, layer.input_symbols, layer.weight_symbols, angles,
+                layer.ansatz_weights.numpy(), f"layer {layer.name}")
