@@ -50,7 +50,7 @@ def _main(argv: Sequence[str] | None) -> int:
     for path in args.run:
         chosen.append((Run(path), cli.one_checkpoint(path, args.checkpoint)))
     cli.load_tensorflow()
-    from models.probe import features, split_arrays  # noqa: PLC0415
+    from models.linear_probe import features, split_arrays  # noqa: PLC0415
 
     splits = None
     for opened, step in chosen:

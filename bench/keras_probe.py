@@ -1,5 +1,5 @@
 """The linear probe by Keras' ``Model.fit``: the library path that
-:func:`models.probe.train_probes` replaced, kept to compare against
+:func:`models.linear_probe.train_probes` replaced, kept to compare against
 (``python -m bench.probe --keras``; tests/bench/test_keras_probe.py checks the two agree).
 
 Cached protocol: ``fit`` on the head over precomputed features. Paper protocol:
@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from models.probe import features, head_optimizer, learning_rate, probe_head
+from models.linear_probe import features, head_optimizer, learning_rate, probe_head
 from models.probe_heads import summarise
 from tfq_ssl import config as config_lib
 from tfq_ssl.augment import make_augment
@@ -63,7 +63,7 @@ def keras_probe(
     verbose: int = 0,
     callbacks: Sequence[tf_keras.callbacks.Callback] = (),
 ) -> tuple[dict[str, Any], tf_keras.Model]:
-    """:func:`models.probe.train_probe` by ``Model.fit`` (same arguments; ``verbose`` is
+    """:func:`models.linear_probe.train_probe` by ``Model.fit`` (same arguments; ``verbose`` is
     Keras' verbosity). Returns the summary dict and the trained head."""
     config_lib.check_probe(probe)
     tf_keras.utils.set_random_seed(probe.seed)

@@ -52,7 +52,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     from bench.machine import describe  # noqa: PLC0415
     from bench.keras_probe import keras_probe  # noqa: PLC0415
-    from models.probe import split_arrays, train_probe  # noqa: PLC0415
+    from models.linear_probe import split_arrays, train_probe  # noqa: PLC0415
 
     class EpochTimer(tf_keras.callbacks.Callback):
         def __init__(self) -> None:

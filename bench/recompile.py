@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from convert.backends import get_backend
-from convert.compile import compile_for_device
+from convert.transpile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
 from tfq_ssl import cli
 from tfq_ssl.quantum.circuits import representation_circuit

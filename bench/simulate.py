@@ -1,4 +1,4 @@
-"""Speed of :class:`tfq_ssl.quantum.statevector.StatevectorSimulator` against TFQ's Expectation.
+"""Speed of :class:`tfq_ssl.quantum.statevector.StatevectorAutodiff` against TFQ's Expectation.
 
 Measures, in one process and on the same inputs, the time of ⟨Z_k⟩ on every qubit of
 the representation circuit (RX data loading + ansatz, paper Fig. 2) for a batch:
@@ -81,7 +81,7 @@ def _main(argv: Sequence[str] | None) -> int:
     import tensorflow_quantum as tfq  # noqa: PLC0415
 
     from tfq_ssl.quantum import circuits  # noqa: PLC0415
-    from tfq_ssl.quantum.statevector import StatevectorSimulator  # noqa: PLC0415
+    from tfq_ssl.quantum.statevector import StatevectorAutodiff  # noqa: PLC0415
 
     circuit, qubits, input_symbols, weight_symbols = circuits.representation_circuit(
         args.width, args.layers, args.ansatz
@@ -90,7 +90,7 @@ def _main(argv: Sequence[str] | None) -> int:
     inputs = tf.constant(rng.uniform(0, np.pi, (args.batch, args.width)), tf.float32)
     weights = tf.constant(rng.uniform(-np.pi, np.pi, len(weight_symbols)), tf.float32)
 
-    sim = StatevectorSimulator(
+    sim = StatevectorAutodiff(
         circuit, qubits, input_symbols, weight_symbols, block_qubits=args.block_qubits
     )
     print(

@@ -4,7 +4,7 @@ Needs ``pip install tensorcircuit-ng==1.10.0 cotengra`` (not a project dependenc
 the plain ``tensorcircuit`` 0.12 package does not import with NumPy 2). Times ⟨Z_k⟩ of
 the ring representation circuit, forward and forward+backward (gradients to inputs and
 weights of Σ ⟨Z⟩·R), batch 512, for tensorcircuit-ng with the TensorFlow backend and
-for ``StatevectorSimulator`` / ``TensorNetworkSimulator``, best of 3 after a warm-up,
+for ``StatevectorAutodiff`` / ``TensorNetworkAutodiff``, best of 3 after a warm-up,
 and checks that they agree. Run one configuration per process (``--impl``, ``--mode``,
 ``--contractor``): TensorCircuit's contraction settings are global.
 
@@ -178,10 +178,10 @@ def main(argv: list[str] | None = None) -> None:
         fwd = lambda: model.forward(x, w)  # noqa: E731
         fwd_bwd = lambda: model.value_and_grad(x, r, w)  # noqa: E731
     else:
-        from tfq_ssl.quantum.statevector import StatevectorSimulator
-        from tfq_ssl.quantum.tensornet import TensorNetworkSimulator
+        from tfq_ssl.quantum.statevector import StatevectorAutodiff
+        from tfq_ssl.quantum.tensornet import TensorNetworkAutodiff
 
-        cls = StatevectorSimulator if args.impl == "statevector" else TensorNetworkSimulator
+        cls = StatevectorAutodiff if args.impl == "statevector" else TensorNetworkAutodiff
         sim = cls(circuit, qubits, xs, ws)
         fwd = tf.function(lambda: sim.expectation_z(x, w))
 
@@ -193,9 +193,9 @@ def main(argv: list[str] | None = None) -> None:
             return tape.gradient(loss, [x, w])
 
     # Agreement with the statevector simulator on the first 8 rows (values).
-    from tfq_ssl.quantum.statevector import StatevectorSimulator
+    from tfq_ssl.quantum.statevector import StatevectorAutodiff
 
-    reference = StatevectorSimulator(circuit, qubits, xs, ws).expectation_z(x[:8], w).numpy()
+    reference = StatevectorAutodiff(circuit, qubits, xs, ws).expectation_z(x[:8], w).numpy()
     out = dict(impl=args.impl, W=args.width, batch=args.batch,
                max_abs_diff=float(np.max(np.abs(np.asarray(fwd())[:8] - reference))))
     if args.impl == "tc":

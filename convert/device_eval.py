@@ -17,7 +17,7 @@ import numpy as np
 
 from convert import execute
 from convert.backends import Backend, is_statevector
-from convert.compile import compile_for_device
+from convert.transpile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
 from tfq_ssl.checks import check_positive_int
 from tfq_ssl.errors import RunFolderError

@@ -23,7 +23,7 @@ from qiskit_ibm_runtime.executor_sampler import Sampler
 from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
 from convert.backends import Backend, is_statevector
-from convert.compile import transpile_for
+from convert.transpile import transpile_for
 from tfq_ssl.checks import check_one_of, check_positive_int
 from tfq_ssl.errors import ConfigError
 
@@ -166,7 +166,7 @@ def expectation_z(
     """⟨Z_k⟩ on every logical qubit of every circuit, in one job.
 
     Circuits without a layout are transpiled for the backend first
-    (:func:`convert.compile.transpile_for`); circuits with one (already transpiled,
+    (:func:`convert.transpile.transpile_for`); circuits with one (already transpiled,
     e.g. recompiled) are sent as they are.
 
     Args:

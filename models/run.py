@@ -28,7 +28,7 @@ def feature_engine(model: ModelConfig) -> str:
     """The engine that computes a run's features for ``model``'s representation.
 
     An exact, noise-free circuit trained on TFQ is simulated by the statevector engine
-    instead: both compute the same ⟨Z⟩ to float32 rounding (tests/models/test_probe.py
+    instead: both compute the same ⟨Z⟩ to float32 rounding (tests/models/test_linear_probe.py
     checks it on a trained run) and the statevector engine is the faster one up to 12
     qubits (bench/README.md; above that the tensor network is, and it is exact only
     for the ring). Every other run keeps its own engine: sampled and noisy features are

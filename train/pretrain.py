@@ -64,7 +64,7 @@ def _main(argv: Sequence[str] | None) -> int:
     # TensorFlow loads only now, so --help and config errors come back at once.
     tf = cli.load_tensorflow()
 
-    from models.pretraining import pretrain  # noqa: PLC0415
+    from models.simclr_fit import pretrain  # noqa: PLC0415
     from tfq_ssl.callbacks import StopWhenInterrupted  # noqa: PLC0415
 
     strategy = tf.distribute.MirroredStrategy() if args.strategy == "mirrored" else None

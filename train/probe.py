@@ -61,7 +61,7 @@ def _main(argv: Sequence[str] | None) -> int:
     run = Run(args.run)
     steps = list(dict.fromkeys(run.select(args.checkpoints)))
     cli.load_tensorflow()
-    from models.probe import probe_run, split_arrays  # noqa: PLC0415 - TF loads now
+    from models.linear_probe import probe_run, split_arrays  # noqa: PLC0415 - TF loads now
 
     # Several heads share the decoded splits and each checkpoint's features.
     datasets = None

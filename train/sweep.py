@@ -383,7 +383,7 @@ def _use_cpus(cpus: int) -> None:
 def pretrain_task(folder: str, data_dir: str | None, cpus: int) -> int:
     """Ray task: pretrain (or resume, or find finished) the run in ``folder``."""
     _use_cpus(cpus)
-    from models.pretraining import pretrain  # noqa: PLC0415
+    from models.simclr_fit import pretrain  # noqa: PLC0415
 
     config = rundir.read_config(folder)
     if data_dir:
@@ -401,7 +401,7 @@ def probe_task(_pretrained: int, folder: str, step: int, probe: dict[str, Any],
                data_dir: str | None, cpus: int) -> float:
     """Ray task: probe one checkpoint (after its pretraining: ``_pretrained``)."""
     _use_cpus(cpus)
-    from models.probe import probe_run, split_arrays  # noqa: PLC0415
+    from models.linear_probe import probe_run, split_arrays  # noqa: PLC0415
     from models.run import Run  # noqa: PLC0415
 
     run = Run(folder)

@@ -123,7 +123,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return 1
         step = jobs[0].probe_steps[-1]
         cli.load_tensorflow()
-        from models.probe import probe_run, split_arrays  # noqa: PLC0415
+        from models.linear_probe import probe_run, split_arrays  # noqa: PLC0415
         from models.run import Run  # noqa: PLC0415
 
         base = folders["base"]

@@ -4,7 +4,7 @@ import tensorflow as tf
 import tf_keras
 
 from bench.keras_probe import keras_probe, linear_probe
-from models import probe as probe_lib
+from models import linear_probe as probe_lib
 from models.simclr import build_encoder
 from tests.helpers import generated_images, tiny_config
 from tfq_ssl.config import ProbeConfig

@@ -9,8 +9,8 @@ import pytest
 from convert import evaluate as evaluate_lib
 from tests.helpers import generated_images, tiny_config, view_pairs
 from tfq_ssl.config import ProbeConfig
-from models import probe as probe_lib
-from models.pretraining import pretrain
+from models import linear_probe as probe_lib
+from models.simclr_fit import pretrain
 from models.run import Run
 
 

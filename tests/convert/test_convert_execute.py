@@ -6,7 +6,7 @@ import pytest
 from qiskit import QuantumCircuit
 
 from convert.backends import get_backend
-from convert.compile import transpile_for
+from convert.transpile import transpile_for
 from convert.execute import expectation_z, measure_logical_qubits
 from convert.qiskit_circuits import representation_qiskit_circuit, resolve_circuit
 from tfq_ssl.quantum.circuits import representation_circuit

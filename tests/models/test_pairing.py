@@ -5,7 +5,7 @@ import tfq_ssl  # noqa: F401
 import numpy as np
 import tf_keras
 
-from models import pretraining
+from models import simclr_fit as pretraining
 from models.simclr import build_simclr
 from tests.helpers import generated_images, tiny_config
 from tfq_ssl import config_io

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from models.pretraining import pretrain
+from models.simclr_fit import pretrain
 from tests.helpers import tiny_config, view_pairs
 from tfq_ssl import config_io
 from tfq_ssl import rundir

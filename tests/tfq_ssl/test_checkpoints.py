@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from models.pretraining import pretrain
+from models.simclr_fit import pretrain
 from models.run import Run
 from tests.helpers import InterruptAt, copy_run, tiny_config, view_pairs
 from tfq_ssl import rundir

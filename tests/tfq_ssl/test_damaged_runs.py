@@ -10,7 +10,7 @@ import threading
 import pytest
 import tf_keras
 
-from models.pretraining import pretrain
+from models.simclr_fit import pretrain
 from tests.helpers import InterruptAt, copy_run, tiny_config, view_pairs
 from tfq_ssl import cli, rundir
 from tfq_ssl import files

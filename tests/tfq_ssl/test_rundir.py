@@ -55,7 +55,7 @@ def test_a_stale_lock_of_a_killed_process_is_taken_over(tmp_path):
 def test_pretraining_into_a_locked_folder_is_refused_before_writing(tmp_path):
     import tensorflow as tf
 
-    from models.pretraining import pretrain
+    from models.simclr_fit import pretrain
     holder = _hold_lock(tmp_path)
     try:
         with pytest.raises(RunLockedError):  # the batches are never reached

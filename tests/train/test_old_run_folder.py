@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from convert import evaluate
-from models import probe as probe_lib
-from models.pretraining import pretrain
+from models import linear_probe as probe_lib
+from models.simclr_fit import pretrain
 from models.run import Run
 from tests.helpers import ROOT, InterruptAt, generated_images, view_pairs
 from tfq_ssl import config_io

@@ -18,12 +18,12 @@ from tfq_ssl.checks import check_positive_int
 from tfq_ssl.quantum.circuits import decompose_controlled_rotations
 from tfq_ssl.quantum.executor import Executor
 from tfq_ssl.quantum.options import DIFFERENTIATORS, ENGINES, check_options
-from tfq_ssl.quantum.sampled_statevector import SampledExpectationZ
-from tfq_ssl.quantum.statevector import StatevectorSimulator
-from tfq_ssl.quantum.tensornet import TensorNetworkSimulator
+from tfq_ssl.quantum.sampled_statevector import StatevectorSampled
+from tfq_ssl.quantum.statevector import StatevectorAutodiff
+from tfq_ssl.quantum.tensornet import TensorNetworkAutodiff
 from tfq_ssl.quantum.tfq_adjoint import TFQAdjoint
 from tfq_ssl.quantum.tfq_sampled import TFQSampled
-from tfq_ssl.quantum.tfq_shift import ExactParameterShift
+from tfq_ssl.quantum.tfq_shift import TFQParameterShift
 
 __all__ = ["DIFFERENTIATORS", "ENGINES", "make_executor"]
 
@@ -32,7 +32,7 @@ def _tfq(circuit, qubits, xs, ws, differentiator, shots, noise, noise_trajectori
     if shots is None and not noise:
         if differentiator == "parameter_shift":
             # Its own shift rules on the circuit as built (four-term for CRX).
-            return ExactParameterShift(circuit, qubits, xs, ws)
+            return TFQParameterShift(circuit, qubits, xs, ws)
         return TFQAdjoint(circuit, qubits, xs, ws)
     # TFQ's two-term ParameterShift is exact only on two-eigenvalue generators.
     executed = decompose_controlled_rotations(circuit)
@@ -45,14 +45,14 @@ def _statevector(circuit, qubits, xs, ws, differentiator, shots, noise, noise_tr
     if shots is not None:
         # The decomposed circuit: the statistics of TFQ's sampled op with
         # ParameterShift on it, from exact statevectors.
-        return SampledExpectationZ(decompose_controlled_rotations(circuit), qubits, xs, ws, shots)
+        return StatevectorSampled(decompose_controlled_rotations(circuit), qubits, xs, ws, shots)
     if differentiator == "parameter_shift":
         circuit = decompose_controlled_rotations(circuit)  # same unitary, autodiff either way
-    return StatevectorSimulator(circuit, qubits, xs, ws)
+    return StatevectorAutodiff(circuit, qubits, xs, ws)
 
 
 def _tensornet(circuit, qubits, xs, ws, differentiator, shots, noise, noise_trajectories) -> Executor:
-    return TensorNetworkSimulator(circuit, qubits, xs, ws)
+    return TensorNetworkAutodiff(circuit, qubits, xs, ws)
 
 
 _ENGINES: dict[str, Callable[..., Executor]] = {
@@ -88,12 +88,12 @@ def make_executor(
             ``"all_to_all"``).
         differentiator: ``"adjoint"`` (exact, analytic runs only) or
             ``"parameter_shift"``: exact four-term shift rule on TFQ's analytic op
-            (:class:`~tfq_ssl.quantum.tfq_shift.ExactParameterShift`); TFQ's two-term
+            (:class:`~tfq_ssl.quantum.tfq_shift.TFQParameterShift`); TFQ's two-term
             rule on the decomposed circuit for sampled and noisy runs.
         shots: ``None`` for exact expectations, or measurement shots per circuit.
         engine: ``"tfq"`` (TFQ's C++ simulator), ``"statevector"`` (batched
             TensorFlow statevectors, autodiff; with ``shots``, binomial estimates with
-            sampled parameter shift, :class:`~tfq_ssl.quantum.sampled_statevector.SampledExpectationZ`)
+            sampled parameter shift, :class:`~tfq_ssl.quantum.sampled_statevector.StatevectorSampled`)
             or ``"tensornet"`` (exact ring contraction, cost linear in the width;
             ring ansatz, L <= 3, exact runs only).
         noise: depolarising probability after every moment (TFQ's noisy backend,

@@ -2,7 +2,7 @@
 function of the circuit's symbols, and one symbol per symbolic gate together with the
 shift rule that differentiates it.
 
-The simulators' gate compiler (:mod:`tfq_ssl.quantum.compile`), the exact parameter
+The simulators' gate compiler (:mod:`tfq_ssl.quantum.circuit_compiler`), the exact parameter
 shift on TFQ (:mod:`tfq_ssl.quantum.tfq_shift`) and the sampled statevector engine read
 circuits through these; :mod:`tfq_ssl.quantum.circuits` builds them.
 """

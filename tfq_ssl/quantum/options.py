@@ -4,6 +4,31 @@
 (before it builds anything) and by :func:`tfq_ssl.config.check_model` (before a run
 writes anything), so a config is refused with the same rule, and message, as the
 layer would refuse it.
+
+What each combination computes (``differentiator`` names a gradient method on TFQ only;
+the other engines differentiate by TensorFlow autodiff). Executors are named
+``<engine><how the gradient is computed>``:
+
+=========== ============ ======================================= ==========================================
+engine      run          ``adjoint``                             ``parameter_shift``
+=========== ============ ======================================= ==========================================
+tfq         exact        TFQ's adjoint gradient (TFQAdjoint)     exact shift rules on the circuit as built:
+                                                                 two-term for RX/RY, four-term for CRX, all
+                                                                 shifts in one TFQ call (TFQParameterShift)
+tfq         ``shots``    refused                                 TFQ's sampled op and two-term
+                                                                 ParameterShift on the decomposed circuit,
+                                                                 CRX = RX·CZ·RX·CZ (TFQSampled)
+tfq         ``noise``    refused                                 the same on TFQ's noisy backend,
+                                                                 trajectories (TFQSampled)
+statevector exact        autodiff (StatevectorAutodiff)          autodiff through the decomposed circuit:
+                                                                 same unitary, same gradient
+statevector ``shots``    refused                                 binomial shots per qubit forward, sampled
+                                                                 two-term shifts of the decomposed circuit
+                                                                 backward: TFQSampled's statistics
+                                                                 (StatevectorSampled)
+tensornet   exact        autodiff of the contraction             the same (the option changes nothing)
+                         (TensorNetworkAutodiff)
+=========== ============ ======================================= ==========================================
 """
 
 from __future__ import annotations
@@ -15,10 +40,12 @@ ANSATZE = ("ring", "ring_product", "all_to_all")
 DIFFERENTIATORS = ("adjoint", "parameter_shift")
 ENGINES = ("tfq", "statevector", "tensornet")
 # The tensor-network engine contracts the ring keeping 2·L bonds open, 4**(2·L) numbers
-# per batch row; TensorNetworkSimulator refuses more than DEFAULT_MAX_CUT = 6 bonds.
+# per batch row; TensorNetworkAutodiff refuses more than DEFAULT_MAX_CUT = 6 bonds.
 # Checked here so that a config is refused before a run writes anything, not when the
 # model is built (tests/tfq_ssl/quantum/test_tensornet.py ties the two limits).
 TENSORNET_MAX_LAYERS = 3
+# Where the messages about differentiators send the reader.
+TABLE = "what each engine and differentiator computes: the table in tfq_ssl/quantum/options.py"
 
 
 def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine: str,
@@ -39,7 +66,7 @@ def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine
     if shots is not None and differentiator == "adjoint":
         raise ConfigError(
             f"{p}differentiator='adjoint' is exact-only and cannot run with {p}shots="
-            f"{shots}; use {p}differentiator='parameter_shift' for sampled runs."
+            f"{shots}; use {p}differentiator='parameter_shift' for sampled runs ({TABLE})."
         )
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
         raise ConfigError(f"{p}noise must be a probability in [0, 1), got {noise!r}.")
@@ -58,5 +85,5 @@ def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine
     if noise and (differentiator != "parameter_shift" or engine != "tfq"):
         raise ConfigError(
             f"{p}noise={noise} runs on TFQ's noisy backend, which supports only "
-            f"{p}differentiator='parameter_shift' with {p}engine='tfq'."
+            f"{p}differentiator='parameter_shift' with {p}engine='tfq' ({TABLE})."
         )

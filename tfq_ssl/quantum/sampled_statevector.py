@@ -16,9 +16,9 @@ import tensorflow as tf
 from tfq_ssl.checks import check_positive_int
 from tfq_ssl.quantum import gate_angles
 from tfq_ssl.quantum.executor import Executor
-from tfq_ssl.quantum.statevector import StatevectorSimulator
+from tfq_ssl.quantum.statevector import StatevectorAutodiff
 
-__all__ = ["SampledExpectationZ"]
+__all__ = ["StatevectorSampled"]
 
 
 # Default memory budget of one shifted-circuit evaluation, in stored amplitudes
@@ -26,12 +26,12 @@ __all__ = ["SampledExpectationZ"]
 _SHIFT_AMPLITUDE_BUDGET = 2**25
 
 
-class SampledExpectationZ(Executor):
+class StatevectorSampled(Executor):
     """N-shot estimates of ⟨Z_k⟩ with sampled parameter-shift gradients.
 
     The statistics of TFQ's ``SampledExpectation`` op differentiated by its
     ``ParameterShift`` (the paper's 100-shot experiment), computed from exact
-    statevectors of :class:`StatevectorSimulator` instead of sampled bitstrings:
+    statevectors of :class:`StatevectorAutodiff` instead of sampled bitstrings:
 
     * **Forward.** For every row and qubit k the number of +1 outcomes is drawn from
       Binomial(N, (1 + ⟨Z_k⟩) / 2) and the estimate is 2·count/N − 1. As in TFQ,
@@ -62,7 +62,7 @@ class SampledExpectationZ(Executor):
             uncontrolled rotations (decompose controlled rotations first with
             :func:`tfq_ssl.quantum.circuits.decompose_controlled_rotations`).
         qubits, input_symbols, weight_symbols, dtype, block_qubits: as for
-            :class:`StatevectorSimulator`.
+            :class:`StatevectorAutodiff`.
         shots: measurement shots N per circuit and operator (>= 1).
         amplitude_budget: rows x 2**W evaluated at once in the backward pass.
     """
@@ -82,7 +82,7 @@ class SampledExpectationZ(Executor):
         self.circuit = circuit
         self.shots = int(shots)
         self.amplitude_budget = int(amplitude_budget)
-        self.simulator = StatevectorSimulator(
+        self.simulator = StatevectorAutodiff(
             circuit, qubits, input_symbols, weight_symbols, dtype, block_qubits
         )
         self.width = self.simulator.width
@@ -98,7 +98,7 @@ class SampledExpectationZ(Executor):
         row = np.any(occ.coefficients[:, :n_in] != 0, axis=1)
         self._row_occ = np.flatnonzero(row)
         self._shared_occ = np.flatnonzero(~row)
-        self.shifted_simulator = StatevectorSimulator(
+        self.shifted_simulator = StatevectorAutodiff(
             occ.circuit,
             qubits,
             [occ.symbols[j] for j in self._row_occ],

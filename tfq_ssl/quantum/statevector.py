@@ -2,7 +2,7 @@
 
 The representation network of the paper (Jaderberg et al., "Quantum Self-Supervised
 Learning", Sec. 3.2, Fig. 2) is angle data loading followed by an ansatz whose angles
-are shared by the whole batch. :class:`StatevectorSimulator` compiles such a Cirq
+are shared by the whole batch. :class:`StatevectorAutodiff` compiles such a Cirq
 circuit once into a short TensorFlow program; TF autodiff then gives exact gradients
 with respect to both the per-row input angles and the shared weights, on CPU or GPU,
 inside ``tf.function`` (XLA included).
@@ -48,16 +48,16 @@ import tensorflow as tf
 
 from tfq_ssl.checks import check_positive_int
 from tfq_ssl.quantum import statevector_ops as ops
-from tfq_ssl.quantum.compile import ROTATION_GENERATORS, AngleTable, CircuitEngine, Gate
+from tfq_ssl.quantum.circuit_compiler import ROTATION_GENERATORS, AngleTable, CircuitEngine, Gate
 from tfq_ssl.quantum.statevector_plan import fuse, plan, split_leading
 
-__all__ = ["StatevectorSimulator"]
+__all__ = ["StatevectorAutodiff"]
 
 _DEFAULT_BLOCK_QUBITS = 5
 _READOUT_TABLE_QUBITS = 10  # ⟨Z⟩ by a (2**(n+1), n) matmul up to this many qubits
 
 
-class StatevectorSimulator(CircuitEngine):
+class StatevectorAutodiff(CircuitEngine):
     """Exact batched statevector simulator for the circuits of :mod:`tfq_ssl.quantum.circuits`.
 
     The Cirq circuit stays the single source of truth: it is compiled once, at
@@ -73,7 +73,7 @@ class StatevectorSimulator(CircuitEngine):
 
     Example:
         >>> circuit, qubits, xs, ws = circuits.representation_circuit(8, 2, "ring")
-        >>> sim = StatevectorSimulator(circuit, qubits, xs, ws)
+        >>> sim = StatevectorAutodiff(circuit, qubits, xs, ws)
         >>> sim.expectation_z(angles, weights)  # (B, 8) float32, <Z_k> per qubit
 
     Args:

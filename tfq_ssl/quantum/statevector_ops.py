@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from tfq_ssl.quantum.compile import Gate
+from tfq_ssl.quantum.circuit_compiler import Gate
 
 @dataclasses.dataclass
 class Block:

@@ -1,6 +1,6 @@
 """The structure of a statevector simulation, planned once per circuit.
 
-:class:`~tfq_ssl.quantum.statevector.StatevectorSimulator` turns a circuit's gates
+:class:`~tfq_ssl.quantum.statevector.StatevectorAutodiff` turns a circuit's gates
 into a program in three steps, all plain Python on gate lists:
 
 * :func:`split_leading`: each qubit's single-qubit gates before its first
@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from tfq_ssl.quantum import statevector_ops as ops
-from tfq_ssl.quantum.compile import Gate
+from tfq_ssl.quantum.circuit_compiler import Gate
 
 
 @dataclasses.dataclass(frozen=True)

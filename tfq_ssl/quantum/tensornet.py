@@ -13,7 +13,7 @@ of W transfer matrices of size 4**L: cost linear in W instead of the 2**W of a
 statevector, with no truncation and no SVD. W = 16 costs about what W = 8 does, and
 W = 32 or 64 are practical at the paper's depth.
 
-:class:`TensorNetworkSimulator` compiles any Cirq circuit of single-qubit gates and
+:class:`TensorNetworkAutodiff` compiles any Cirq circuit of single-qubit gates and
 singly controlled single-qubit gates (CRX/CRY/CRZ, CNOT, CZ, and the CZ·RX·CZ·RX
 decomposed form) into this contraction: each qubit's column of gates becomes a
 tensor with one index per bond it touches, the ket and bra copies are joined into a
@@ -25,7 +25,7 @@ Gradients reach the per-row input angles and the shared weights through TF
 autodiff, on CPU or GPU, in ``tf.function`` and under XLA.
 
 The circuit stays the single source of truth: the same gate compiler as
-:class:`tfq_ssl.quantum.statevector.StatevectorSimulator` reads it, and the two agree to
+:class:`tfq_ssl.quantum.statevector.StatevectorAutodiff` reads it, and the two agree to
 float32 round-off (tests/tfq_ssl/quantum/test_tensornet.py).
 """
 
@@ -40,12 +40,12 @@ import sympy
 import tensorflow as tf
 
 from tfq_ssl.checks import check_positive_int
-from tfq_ssl.quantum.compile import (
+from tfq_ssl.quantum.circuit_compiler import (
     ROTATION_GENERATORS, AngleTable, CircuitEngine, Gate, Rotation,
 )
-from tfq_ssl.quantum.statevector import StatevectorSimulator
+from tfq_ssl.quantum.statevector import StatevectorAutodiff
 
-__all__ = ["TensorNetworkSimulator", "DEFAULT_MAX_CUT"]
+__all__ = ["TensorNetworkAutodiff", "DEFAULT_MAX_CUT"]
 
 # Bonds (ket + bra) an intermediate contraction may keep open: 4**6 = 4096 numbers per
 # batch row, the ring ansatz up to L = 3.
@@ -131,18 +131,18 @@ def _split_controlled(gate: Gate, rotations, op: cirq.Operation):
     )
 
 
-class TensorNetworkSimulator(CircuitEngine):
+class TensorNetworkAutodiff(CircuitEngine):
     """Exact batched ⟨Z_k⟩ of a Cirq circuit by contracting it as a ring/chain network.
 
     Use it for circuits whose two-qubit gates are all controlled one-qubit gates and
     couple qubits that are close in register order (the ring ansatz: every cut
     crosses 2·L bonds). Input-symbol angles vary per batch row, weight-symbol angles
     are shared, each angle may be any affine expression of the symbols — as in
-    :class:`tfq_ssl.quantum.statevector.StatevectorSimulator`, whose arguments it shares.
+    :class:`tfq_ssl.quantum.statevector.StatevectorAutodiff`, whose arguments it shares.
 
     Example:
         >>> circuit, qubits, xs, ws = circuits.representation_circuit(16, 2, "ring")
-        >>> sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
+        >>> sim = TensorNetworkAutodiff(circuit, qubits, xs, ws)
         >>> sim.expectation_z(angles, weights)  # (B, 16) float32
 
     Args:
@@ -164,7 +164,7 @@ class TensorNetworkSimulator(CircuitEngine):
         with the statevector backend.
 
     Raises:
-        ValueError: as ``StatevectorSimulator`` for bad circuits, symbols, qubits or
+        ValueError: as ``StatevectorAutodiff`` for bad circuits, symbols, qubits or
             dtype; also for a two-qubit gate that is not a controlled one-qubit gate,
             a gate on three or more qubits, or a circuit whose contraction would keep
             more than ``max_cut`` bonds open.
@@ -213,7 +213,7 @@ class TensorNetworkSimulator(CircuitEngine):
         self._angle_table = table = AngleTable.of(self._rotations, self.n_inputs, self.n_weights)
         self._slot = {i: ("shared", k) for k, i in enumerate(table.shared)}
         self._slot.update({i: ("row", k) for k, i in enumerate(table.row)})
-        self._state_simulator: StatevectorSimulator | None = None
+        self._state_simulator: StatevectorAutodiff | None = None
         self._groups = self._group_columns()
 
     # -- compile ------------------------------------------------------------------
@@ -365,7 +365,7 @@ class TensorNetworkSimulator(CircuitEngine):
         # A contraction gives ⟨Z⟩, not amplitudes: full states (for the metrics only)
         # come from the statevector simulator of the same circuit, built on first use.
         if self._state_simulator is None:
-            self._state_simulator = StatevectorSimulator(
+            self._state_simulator = StatevectorAutodiff(
                 self.circuit, self.qubits, self.input_symbols, self.weight_symbols, self.dtype
             )
         return self._state_simulator.state(inputs, weights)

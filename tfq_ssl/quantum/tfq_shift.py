@@ -13,10 +13,10 @@ import tensorflow_quantum as tfq
 from tfq_ssl.quantum import gate_angles
 from tfq_ssl.quantum.tfq_common import TFQExecutor
 
-__all__ = ["ExactParameterShift"]
+__all__ = ["TFQParameterShift"]
 
 
-class ExactParameterShift(TFQExecutor):
+class TFQParameterShift(TFQExecutor):
     """TFQ's analytic expectation op with an exact parameter-shift gradient.
 
     TFQ's ``ParameterShift`` applies the two-term rule to every gate, which is biased

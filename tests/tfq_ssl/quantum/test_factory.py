@@ -14,15 +14,15 @@ from tfq_ssl.quantum.factory import ENGINES, make_executor
     "options, name, decomposed",
     [
         (dict(), "TFQAdjoint", False),
-        (dict(differentiator="parameter_shift"), "ExactParameterShift", False),
+        (dict(differentiator="parameter_shift"), "TFQParameterShift", False),
         (dict(differentiator="parameter_shift", shots=10), "TFQSampled", True),
         (dict(differentiator="parameter_shift", noise=0.01), "TFQSampled", True),
-        (dict(engine="statevector"), "StatevectorSimulator", False),
-        (dict(engine="statevector", differentiator="parameter_shift"), "StatevectorSimulator", True),
+        (dict(engine="statevector"), "StatevectorAutodiff", False),
+        (dict(engine="statevector", differentiator="parameter_shift"), "StatevectorAutodiff", True),
         (dict(engine="statevector", differentiator="parameter_shift", shots=10),
-         "SampledExpectationZ", True),
-        (dict(engine="tensornet"), "TensorNetworkSimulator", False),
-        (dict(engine="tensornet", differentiator="parameter_shift"), "TensorNetworkSimulator", False),
+         "StatevectorSampled", True),
+        (dict(engine="tensornet"), "TensorNetworkAutodiff", False),
+        (dict(engine="tensornet", differentiator="parameter_shift"), "TensorNetworkAutodiff", False),
     ],
 )
 def test_factory_picks_one_executor_per_combination(options, name, decomposed):
@@ -56,4 +56,15 @@ def test_factory_refuses_a_tensornet_ring_deeper_than_three_layers():
         make_executor(circuit, qubits, xs, ws, layers=4, engine="tensornet")
     # Other engines simulate the full state: any depth.
     assert type(make_executor(circuit, qubits, xs, ws, layers=4, engine="statevector")).__name__ \
-        == "StatevectorSimulator"
+        == "StatevectorAutodiff"
+
+
+@pytest.mark.parametrize("options", [dict(shots=10, differentiator="adjoint"),
+                                     dict(noise=0.01, differentiator="adjoint")])
+def test_differentiator_refusals_point_to_the_table_of_what_each_engine_computes(options):
+    from tfq_ssl.quantum.options import check_options
+
+    settings = dict(ansatz="ring", differentiator="adjoint", shots=None, engine="tfq",
+                    noise=0.0, layers=2)
+    with pytest.raises(ConfigError, match=r"table in tfq_ssl/quantum/options\.py"):
+        check_options(**{**settings, **options})

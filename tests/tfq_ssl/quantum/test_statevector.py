@@ -16,7 +16,7 @@ from tests.helpers.quantum import (
     tfq_expectation,
 )
 from tfq_ssl.quantum import circuits
-from tfq_ssl.quantum.statevector import StatevectorSimulator
+from tfq_ssl.quantum.statevector import StatevectorAutodiff
 
 WIDTHS = (1, 2, 3, 5)
 FORMS = ("plain", "decomposed")
@@ -50,7 +50,7 @@ def _fidelities(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def test_state_matches_cirq(width, ansatz, form):
     circuit, qubits, xs, ws = representation_case(width, ansatz, form)
     inputs, weights = random_values(width, len(ws))
-    sim = StatevectorSimulator(circuit, qubits, xs, ws)
+    sim = StatevectorAutodiff(circuit, qubits, xs, ws)
     state = sim.state(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
     assert state.dtype == tf.complex64
     assert state.shape == (len(inputs), 2**width)
@@ -63,7 +63,7 @@ def test_state_matches_cirq(width, ansatz, form):
 def test_state_independent_of_block_size(ansatz, block_qubits):
     circuit, qubits, xs, ws = representation_case(5, ansatz, "plain", layers=3)
     inputs, weights = random_values(5, len(ws))
-    sim = StatevectorSimulator(
+    sim = StatevectorAutodiff(
         circuit, qubits, xs, ws, dtype=tf.complex128, block_qubits=block_qubits
     )
     state = sim.state(inputs, weights).numpy()
@@ -74,7 +74,7 @@ def test_state_independent_of_block_size(ansatz, block_qubits):
 def test_state_is_big_endian():
     qubits = cirq.LineQubit.range(3)
     circuit = cirq.Circuit(cirq.X(qubits[0]), cirq.CNOT(qubits[0], qubits[2]))
-    state = StatevectorSimulator(circuit, qubits, [], []).state(tf.zeros((1, 0)), tf.zeros((0,)))
+    state = StatevectorAutodiff(circuit, qubits, [], []).state(tf.zeros((1, 0)), tf.zeros((0,)))
     np.testing.assert_allclose(state.numpy()[0], np.eye(8)[0b101], atol=1e-7)
 
 
@@ -107,7 +107,7 @@ def test_gate_zoo_matches_cirq():
     xs, ws = [x0, x1], [t0, t1, t2]
     inputs, weights = np.array([[0.3, 1.7], [2.9, -0.8]]), np.array([0.4, -1.3, 2.2])
     for block_qubits in (2, 3, 5):
-        sim = StatevectorSimulator(
+        sim = StatevectorAutodiff(
             circuit, q, xs, ws, dtype=tf.complex128, block_qubits=block_qubits
         )
         state = sim.state(inputs, weights).numpy()
@@ -130,7 +130,7 @@ def test_input_angle_only_after_entanglers_matches_cirq():
     )
     inputs, weights = np.array([[0.3], [1.9], [-2.2]]), np.array([0.8])
     for block_qubits in (2, 3):
-        sim = StatevectorSimulator(
+        sim = StatevectorAutodiff(
             circuit, q, [x], [t], dtype=tf.complex128, block_qubits=block_qubits
         )
         reference = _cirq_states(circuit, q, [x], [t], inputs, weights)
@@ -160,7 +160,7 @@ def test_wide_signed_permutation_run_matches_cirq():
         cirq.ry(-t).on(q[4]),
     )
     inputs, weights = random_values(5, 1)
-    sim = StatevectorSimulator(circuit, q, x, [t], dtype=tf.complex128, block_qubits=3)
+    sim = StatevectorAutodiff(circuit, q, x, [t], dtype=tf.complex128, block_qubits=3)
     assert any(block.kind == "permutation" for block in sim._blocks)
     reference = _cirq_states(circuit, q, x, [t], inputs, weights)
     np.testing.assert_allclose(sim.state(inputs, weights).numpy(), reference, atol=1e-12)
@@ -177,7 +177,7 @@ def test_wide_signed_permutation_run_matches_cirq():
 def test_expectation_matches_tfq(width, ansatz, form):
     circuit, qubits, xs, ws = representation_case(width, ansatz, form)
     inputs, weights = random_values(width, len(ws), batch=4)
-    sim = StatevectorSimulator(circuit, qubits, xs, ws)
+    sim = StatevectorAutodiff(circuit, qubits, xs, ws)
     values = sim.expectation_z(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
     assert values.dtype == tf.float32
     assert values.shape == (4, width)
@@ -188,7 +188,7 @@ def test_expectation_matches_tfq(width, ansatz, form):
 def test_expectation_matches_tfq_at_twenty_qubits():
     circuit, qubits, xs, ws = representation_case(20, "ring", "plain", layers=1)
     inputs, weights = random_values(20, len(ws), batch=2)
-    sim = StatevectorSimulator(circuit, qubits, xs, ws)
+    sim = StatevectorAutodiff(circuit, qubits, xs, ws)
     values = sim.expectation_z(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
     reference = tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
     np.testing.assert_allclose(values.numpy(), reference, atol=1e-5)
@@ -202,7 +202,7 @@ def test_expectation_of_separable_circuit():
         [cirq.rx(s).on(qb) for s, qb in zip(x, q)], cirq.CNOT(q[3], q[1])
     )
     inputs = np.array([[0.1, 0.7, 1.3, 2.9]])
-    values = StatevectorSimulator(circuit, q, x, [], dtype=tf.complex128).expectation_z(
+    values = StatevectorAutodiff(circuit, q, x, [], dtype=tf.complex128).expectation_z(
         inputs, np.zeros(0)
     )
     expected = np.cos(inputs[0]).copy()
@@ -230,7 +230,7 @@ def test_gradients_match_finite_differences(width, ansatz, form, block_qubits):
     circuit, qubits, xs, ws = representation_case(width, ansatz, form)
     inputs, weights = random_values(width, len(ws), batch=2)
     coefficients = np.random.default_rng(1).normal(size=(2, width))
-    sim = StatevectorSimulator(
+    sim = StatevectorAutodiff(
         circuit, qubits, xs, ws, dtype=tf.complex128, block_qubits=block_qubits
     )
     assert_gradients_match_finite_differences(sim, inputs, weights, coefficients)
@@ -240,8 +240,8 @@ def test_float32_gradients_match_float64():
     circuit, qubits, xs, ws = representation_case(4, "ring", "plain")
     inputs, weights = random_values(4, len(ws), batch=3)
     coefficients = np.random.default_rng(2).normal(size=(3, 4))
-    exact = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128)
-    single = StatevectorSimulator(circuit, qubits, xs, ws)
+    exact = StatevectorAutodiff(circuit, qubits, xs, ws, dtype=tf.complex128)
+    single = StatevectorAutodiff(circuit, qubits, xs, ws)
     want = loss_and_gradients(exact, inputs, weights, coefficients)
     got = loss_and_gradients(
         single,
@@ -262,7 +262,7 @@ def test_float32_gradients_match_float64():
 @pytest.mark.parametrize("jit_compile", (False, True))
 def test_runs_in_tf_function_with_unknown_batch(jit_compile):
     circuit, qubits, xs, ws = representation_case(4, "ring", "plain")
-    sim = StatevectorSimulator(circuit, qubits, xs, ws)
+    sim = StatevectorAutodiff(circuit, qubits, xs, ws)
     inputs, weights = random_values(4, len(ws), batch=5)
     inputs, weights = tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32)
 
@@ -298,7 +298,7 @@ def _graph_free(sim, inputs, weights):
 
 def test_complex128_gives_float64():
     circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
-    sim = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128)
+    sim = StatevectorAutodiff(circuit, qubits, xs, ws, dtype=tf.complex128)
     inputs, weights = random_values(2, len(ws))
     assert sim.state(inputs, weights).dtype == tf.complex128
     assert sim.expectation_z(inputs, weights).dtype == tf.float64
@@ -323,64 +323,64 @@ def test_unknown_gate_raises_naming_it(operation, name):
     qubits = cirq.LineQubit.range(3)
     circuit = cirq.Circuit(cirq.H(qubits[0]), operation)
     with pytest.raises(ValueError, match=f"unsupported .*{name}"):
-        StatevectorSimulator(circuit, qubits, [], [])
+        StatevectorAutodiff(circuit, qubits, [], [])
 
 
 def test_doubly_controlled_rotation_raises():
     q = cirq.LineQubit.range(3)
     circuit = cirq.Circuit(cirq.rx(0.3).on(q[2]).controlled_by(q[0], q[1]))
     with pytest.raises(ValueError, match="single control"):
-        StatevectorSimulator(circuit, q, [], [])
+        StatevectorAutodiff(circuit, q, [], [])
 
 
 def test_symbolic_power_gate_raises():
     q = cirq.LineQubit(0)
     circuit = cirq.Circuit(cirq.Z(q) ** sympy.Symbol("t"))
     with pytest.raises(ValueError, match="symbolic exponent"):
-        StatevectorSimulator(circuit, [q], [], [sympy.Symbol("t")])
+        StatevectorAutodiff(circuit, [q], [], [sympy.Symbol("t")])
 
 
 def test_unknown_symbol_raises():
     circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     with pytest.raises(ValueError, match="theta_00"):
-        StatevectorSimulator(circuit, qubits, xs, ws[1:])
+        StatevectorAutodiff(circuit, qubits, xs, ws[1:])
 
 
 def test_non_affine_angle_raises():
     q, t = cirq.LineQubit(0), sympy.Symbol("t")
     with pytest.raises(ValueError, match="not affine"):
-        StatevectorSimulator(cirq.Circuit(cirq.rx(t**2).on(q)), [q], [], [t])
+        StatevectorAutodiff(cirq.Circuit(cirq.rx(t**2).on(q)), [q], [], [t])
 
 
 def test_missing_qubit_raises():
     circuit, qubits, xs, ws = representation_case(3, "ring", "plain")
     with pytest.raises(ValueError, match="not in qubits"):
-        StatevectorSimulator(circuit, qubits[:2], xs, ws)
+        StatevectorAutodiff(circuit, qubits[:2], xs, ws)
 
 
 def test_overlapping_symbols_raise():
     circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     with pytest.raises(ValueError, match="both input_symbols and weight_symbols"):
-        StatevectorSimulator(circuit, qubits, xs, ws + xs[:1])
+        StatevectorAutodiff(circuit, qubits, xs, ws + xs[:1])
 
 
 @pytest.mark.parametrize("dtype", (tf.float32, tf.float64, tf.int32))
 def test_bad_dtype_raises(dtype):
     circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     with pytest.raises(ValueError, match="dtype"):
-        StatevectorSimulator(circuit, qubits, xs, ws, dtype=dtype)
+        StatevectorAutodiff(circuit, qubits, xs, ws, dtype=dtype)
 
 
 @pytest.mark.parametrize("block_qubits", (1, 0, 2.5, True))
 def test_bad_block_qubits_raises(block_qubits):
     circuit, qubits, xs, ws = representation_case(2, "ring", "plain")
     with pytest.raises(ValueError, match="block_qubits"):
-        StatevectorSimulator(circuit, qubits, xs, ws, block_qubits=block_qubits)
+        StatevectorAutodiff(circuit, qubits, xs, ws, block_qubits=block_qubits)
 
 
 def test_wrong_input_shapes_raise():
     circuit, qubits, xs, ws = representation_case(3, "ring", "plain")
-    sim = StatevectorSimulator(circuit, qubits, xs, ws)
+    sim = StatevectorAutodiff(circuit, qubits, xs, ws)
     inputs, weights = random_values(3, len(ws))
     with pytest.raises(ValueError, match=r"inputs must have shape \(batch, 3\)"):
         sim.expectation_z(inputs[:, :2], weights)

@@ -16,8 +16,8 @@ from tests.helpers.quantum import (
     tfq_expectation,
 )
 from tfq_ssl.quantum import circuits
-from tfq_ssl.quantum.statevector import StatevectorSimulator
-from tfq_ssl.quantum.tensornet import TensorNetworkSimulator
+from tfq_ssl.quantum.statevector import StatevectorAutodiff
+from tfq_ssl.quantum.tensornet import TensorNetworkAutodiff
 
 
 @pytest.mark.parametrize(
@@ -29,10 +29,10 @@ def test_expectation_matches_statevector(width, layers, form):
     """The CZ·RX·CZ·RX form of a CRX needs two bonds where CRX needs one: max_cut=8."""
     circuit, qubits, xs, ws = representation_case(width, "ring", form, layers)
     inputs, weights = random_values(width, len(ws), batch=4)
-    want = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128).expectation_z(
+    want = StatevectorAutodiff(circuit, qubits, xs, ws, dtype=tf.complex128).expectation_z(
         inputs, weights
     )
-    sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
+    sim = TensorNetworkAutodiff(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
     assert sim.max_open_bonds == (0 if width == 1 else 2) * layers * (1 if form == "plain" else 2)
     got = sim.expectation_z(inputs, weights)
     assert got.dtype == tf.float64 and got.shape == (4, width)
@@ -42,7 +42,7 @@ def test_expectation_matches_statevector(width, layers, form):
 def test_expectation_matches_tfq_at_sixteen_qubits():
     circuit, qubits, xs, ws = representation_case(16, "ring", "plain", layers=2)
     inputs, weights = random_values(16, len(ws), batch=3)
-    sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
+    sim = TensorNetworkAutodiff(circuit, qubits, xs, ws)
     values = sim.expectation_z(tf.constant(inputs, tf.float32), tf.constant(weights, tf.float32))
     assert values.dtype == tf.float32
     reference = tfq_expectation(circuit, qubits, xs, ws, inputs, weights)
@@ -68,10 +68,10 @@ def test_controlled_gate_zoo_on_a_chain_matches_statevector():
         cirq.ry(t[3]).on(q[2]),
     )
     inputs, weights = random_values(4, 4, batch=3)
-    want = StatevectorSimulator(circuit, q, x, t, dtype=tf.complex128).expectation_z(
+    want = StatevectorAutodiff(circuit, q, x, t, dtype=tf.complex128).expectation_z(
         inputs, weights
     )
-    sim = TensorNetworkSimulator(circuit, q, x, t, dtype=tf.complex128)
+    sim = TensorNetworkAutodiff(circuit, q, x, t, dtype=tf.complex128)
     assert sim.max_open_bonds == 3  # a chain: nothing closes a ring
     np.testing.assert_allclose(sim.expectation_z(inputs, weights).numpy(), want.numpy(), atol=1e-12)
 
@@ -81,7 +81,7 @@ def test_gradients_match_finite_differences(width, form):
     circuit, qubits, xs, ws = representation_case(width, "ring", form)
     inputs, weights = random_values(width, len(ws), batch=2)
     coefficients = np.random.default_rng(1).normal(size=(2, width))
-    sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
+    sim = TensorNetworkAutodiff(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
     assert_gradients_match_finite_differences(sim, inputs, weights, coefficients)
 
 
@@ -90,8 +90,8 @@ def test_float32_gradients_match_statevector_at_twelve_qubits():
     inputs, weights = random_values(12, len(ws), batch=4)
     coefficients = np.random.default_rng(2).normal(size=(4, 12)).astype(np.float32)
     args = (inputs.astype(np.float32), weights.astype(np.float32), coefficients)
-    want = loss_and_gradients(StatevectorSimulator(circuit, qubits, xs, ws), *args)
-    got = loss_and_gradients(TensorNetworkSimulator(circuit, qubits, xs, ws), *args)
+    want = loss_and_gradients(StatevectorAutodiff(circuit, qubits, xs, ws), *args)
+    got = loss_and_gradients(TensorNetworkAutodiff(circuit, qubits, xs, ws), *args)
     for g, w in zip(got, want):
         assert g.dtype == tf.float32
         np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-5)
@@ -100,7 +100,7 @@ def test_float32_gradients_match_statevector_at_twelve_qubits():
 @pytest.mark.parametrize("jit_compile", (False, True))
 def test_runs_in_tf_function_with_unknown_batch(jit_compile):
     circuit, qubits, xs, ws = representation_case(4, "ring", "plain")
-    sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
+    sim = TensorNetworkAutodiff(circuit, qubits, xs, ws)
     weights = tf.Variable(tf.constant(random_values(4, len(ws))[1], tf.float32))
 
     @tf.function(
@@ -116,7 +116,7 @@ def test_runs_in_tf_function_with_unknown_batch(jit_compile):
     for batch in (1, 5):
         inputs = tf.constant(random_values(4, len(ws), batch=batch)[0], tf.float32)
         out, (gx, gw) = run(inputs)
-        want = StatevectorSimulator(circuit, qubits, xs, ws).expectation_z(inputs, weights)
+        want = StatevectorAutodiff(circuit, qubits, xs, ws).expectation_z(inputs, weights)
         np.testing.assert_allclose(out.numpy(), want.numpy(), atol=1e-5)
         assert gx.shape == (batch, 4) and gw.shape == weights.shape
 
@@ -129,16 +129,16 @@ def test_runs_in_tf_function_with_unknown_batch(jit_compile):
 def test_all_to_all_ansatz_is_refused():
     circuit, qubits, xs, ws = representation_case(5, "all_to_all", "plain")
     with pytest.raises(ValueError, match="not neighbours.*statevector backend"):
-        TensorNetworkSimulator(circuit, qubits, xs, ws)
+        TensorNetworkAutodiff(circuit, qubits, xs, ws)
 
 
 def test_deep_ring_is_refused_unless_max_cut_allows_it():
     circuit, qubits, xs, ws = representation_case(4, "ring", "plain", layers=4)
     with pytest.raises(ValueError, match=r"keeps 8 bonds open \(max_cut=6\).*statevector"):
-        TensorNetworkSimulator(circuit, qubits, xs, ws)
-    sim = TensorNetworkSimulator(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
+        TensorNetworkAutodiff(circuit, qubits, xs, ws)
+    sim = TensorNetworkAutodiff(circuit, qubits, xs, ws, dtype=tf.complex128, max_cut=8)
     inputs, weights = random_values(4, len(ws), batch=2)
-    want = StatevectorSimulator(circuit, qubits, xs, ws, dtype=tf.complex128)
+    want = StatevectorAutodiff(circuit, qubits, xs, ws, dtype=tf.complex128)
     np.testing.assert_allclose(
         sim.expectation_z(inputs, weights).numpy(),
         want.expectation_z(inputs, weights).numpy(),
@@ -158,24 +158,24 @@ def test_other_gates(operation, message):
     q = cirq.LineQubit.range(3)
     circuit = cirq.Circuit(cirq.H(q[0]), operation)
     if message is None:  # identities are dropped
-        values = TensorNetworkSimulator(circuit, q, [], []).expectation_z(
+        values = TensorNetworkAutodiff(circuit, q, [], []).expectation_z(
             np.zeros((1, 0), np.float32), np.zeros(0, np.float32)
         )
         np.testing.assert_allclose(values.numpy(), [[0.0, 1.0, 1.0]], atol=1e-6)
         return
     with pytest.raises(ValueError, match=message):
-        TensorNetworkSimulator(circuit, q, [], [])
+        TensorNetworkAutodiff(circuit, q, [], [])
 
 
 def test_shared_argument_checks():
     circuit, qubits, xs, ws = representation_case(3, "ring", "plain")
     with pytest.raises(ValueError, match="not in qubits"):
-        TensorNetworkSimulator(circuit, qubits[:2], xs, ws)
+        TensorNetworkAutodiff(circuit, qubits[:2], xs, ws)
     with pytest.raises(ValueError, match="theta_00"):
-        TensorNetworkSimulator(circuit, qubits, xs, ws[1:])
+        TensorNetworkAutodiff(circuit, qubits, xs, ws[1:])
     with pytest.raises(ValueError, match="max_cut"):
-        TensorNetworkSimulator(circuit, qubits, xs, ws, max_cut=0)
-    sim = TensorNetworkSimulator(circuit, qubits, xs, ws)
+        TensorNetworkAutodiff(circuit, qubits, xs, ws, max_cut=0)
+    sim = TensorNetworkAutodiff(circuit, qubits, xs, ws)
     inputs, weights = random_values(3, len(ws))
     with pytest.raises(ValueError, match=r"inputs must have shape \(batch, 3\)"):
         sim.expectation_z(inputs[:, :2], weights)
@@ -183,7 +183,7 @@ def test_shared_argument_checks():
         sim.expectation_z(inputs, weights[:-1])
     t = sympy.Symbol("t")
     with pytest.raises(ValueError, match="not affine"):
-        TensorNetworkSimulator(cirq.Circuit(cirq.rx(t**2).on(qubits[0])), qubits, [], [t])
+        TensorNetworkAutodiff(cirq.Circuit(cirq.rx(t**2).on(qubits[0])), qubits, [], [t])
 
 
 def test_engine_refuses_four_layers_before_building_and_agrees_with_the_simulator():
@@ -204,4 +204,4 @@ def test_engine_refuses_four_layers_before_building_and_agrees_with_the_simulato
     assert layer.executor.max_open_bonds == 2 * TENSORNET_MAX_LAYERS
     circuit, qubits, xs, ws = representation_case(5, "ring", "plain", TENSORNET_MAX_LAYERS + 1)
     with pytest.raises(ValueError, match="bonds open"):
-        TensorNetworkSimulator(circuit, qubits, xs, ws)
+        TensorNetworkAutodiff(circuit, qubits, xs, ws)

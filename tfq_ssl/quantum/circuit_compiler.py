@@ -110,7 +110,7 @@ class GateCompiler:
     @staticmethod
     def _unsupported(gate, op) -> str:
         return (
-            f"unsupported gate {gate!r} in operation {op!r}; StatevectorSimulator "
+            f"unsupported gate {gate!r} in operation {op!r}; StatevectorAutodiff "
             f"compiles only: {'; '.join(SUPPORTED_GATES)}."
         )
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import InterruptAt, distinct_images, tiny_config, view_pairs
 from tfq_ssl import config_io
-from models.pretraining import pretrain
+from models.simclr_fit import pretrain
 from tfq_ssl import rundir
 from tfq_ssl.errors import ConfigError, RunFolderError
 from train import pretrain as pretrain_cli

@@ -6,7 +6,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
 from convert.backends import get_backend
-from convert.compile import (
+from convert.transpile import (
     _best_unitary,
     chain_layout,
     compile_for_device,

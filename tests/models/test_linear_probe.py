@@ -8,8 +8,8 @@ import pytest
 
 from tests.helpers import generated_images, tiny_config, view_pairs
 from tfq_ssl.config import ProbeConfig
-from models import probe as probe_lib
-from models.pretraining import pretrain
+from models import linear_probe as probe_lib
+from models.simclr_fit import pretrain
 from models.run import FEATURE_ENGINE, Run, feature_engine
 from tfq_ssl import rundir
 from tfq_ssl import probe_store
