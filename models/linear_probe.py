@@ -139,8 +139,8 @@ class HeadTrainer:
 
     The same optimiser (Keras Adam with the probe's weight decay), loss, batch size
     and per-epoch schedule as ``Model.fit`` on the head, run as one compiled loop
-    over an epoch's batches instead of one Keras step per batch (``bench.probe``:
-    about 7 s → 1 s for 100 epochs of 25,000 features). Training accuracy is the
+    over an epoch's batches instead of one Keras step per batch (faster: ``bench.probe``,
+    figures in bench/README.md). Training accuracy is the
     running accuracy of the epoch's batches before each update, as ``fit`` reports it.
     """
 

@@ -166,8 +166,8 @@ def add_data_dir(parser: argparse.ArgumentParser, environ: Mapping[str, str],
 def check_out_folder(path: str) -> None:
     """Refuse an ``--out`` that a file blocks: the path itself or a folder on the way.
 
-    Commands create their output folder after TensorFlow has loaded (~10 s); checked
-    before, the answer is immediate and names the file.
+    Commands create their output folder after TensorFlow has loaded, seconds later;
+    checked before, the answer is immediate and names the file.
 
     Raises:
         RunFolderError: ``path``, or its nearest existing ancestor, is not a folder.

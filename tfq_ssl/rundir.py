@@ -25,7 +25,7 @@ resume starts from the newest resume state that loads (or, in run folders writte
 before resume states existed, from the newest checkpoint, which then holds the
 optimiser state too), drops log rows past it, and redoes the rest, so every step
 has exactly one row and every checkpoint exists. Only one optimiser state is kept:
-a paper-preset run folder is 14 weights checkpoints of 45 MB, not 14 × 134 MB.
+a run folder holds one optimiser state, not one per checkpoint.
 Nothing here imports TensorFlow until a checkpoint is touched.
 """
 

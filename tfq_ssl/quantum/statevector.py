@@ -84,16 +84,17 @@ class StatevectorAutodiff(CircuitEngine):
         weight_symbols: shared symbols, in the order of ``weights``.
         dtype: ``tf.complex64`` (float32 in/out) or ``tf.complex128`` (float64).
         block_qubits: largest number of qubits a fused block acts on (>= 2; default
-            5). Larger blocks mean fewer but heavier matmuls; 5 was fastest on CPU
-            at both W = 8 (op overhead dominates) and W = 16 (arithmetic dominates).
+            5). Larger blocks mean fewer but heavier matmuls; the default is the
+            fastest measured on CPU both where op overhead dominates (W = 8) and
+            where arithmetic does (W = 16).
 
     Note:
         Cost is about 3 matmuls of (B·2**W / 2**k, 2**(k+1)) x (2**(k+1), 2**(k+1))
         per fused block (forward and both gradients), plus the transposes between
         them; autodiff keeps each block's input, so memory is roughly (number of
         blocks) x B x 2**W x 8 bytes in float32. At W = 20 use a small batch.
-        ``tf.function(jit_compile=True)`` works and speeds up small registers
-        (W <= 10) on CPU; for W >= 14 plain ``tf.function`` was faster.
+        ``tf.function(jit_compile=True)`` works; on CPU it pays off for small
+        registers only (bench.simulate measures both).
 
     Raises:
         ValueError: on an unsupported gate (named in the message), a symbol missing

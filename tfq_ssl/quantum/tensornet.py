@@ -158,8 +158,8 @@ class TensorNetworkAutodiff(CircuitEngine):
     Note:
         Cost per batch row is about 3·W products of 4**L x 4**L complex matrices
         (forward; about three times that with gradients): linear in W, cubic in 4**L.
-        At L = 2 it overtakes the statevector simulator near W = 12; W = 16 with
-        batch 512 takes ~0.2 s forward + backward on 2 CPU cores. Deep circuits
+        At L = 2 it overtakes the statevector simulator near W = 12 (figures:
+        bench/README.md, "Tensor-network backend"). Deep circuits
         (L >= 4 at the default ``max_cut``) or all-to-all gates are refused; run them
         with the statevector backend.
 

@@ -21,7 +21,7 @@ class TFQParameterShift(TFQExecutor):
 
     TFQ's ``ParameterShift`` applies the two-term rule to every gate, which is biased
     on a controlled rotation (generator eigenvalues {0, ±1/2}); run on the decomposed
-    circuit it is exact but slow: the decomposed circuits simulate about 2.4x slower,
+    circuit it is exact but slow: the decomposed circuits are longer to simulate,
     and TFQ pads every symbol to the largest number of gates per symbol (2 for the
     CRX half-angles), building 4 shifted circuits per symbol from the serialized
     programs on every call. Here the circuit as built (CRX undecomposed) is rewritten
