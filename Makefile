@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test test-fast demo bench clean
 
 setup: $(STAMP)
 
@@ -18,8 +18,15 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# Two worker processes, each test file on one (its module fixtures are built once).
+XDIST := -n 2 --dist loadfile
+
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
+
+# Everything but the tests marked slow (end-to-end runs, kills, Ray, subprocess CLIs).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(PY) -m train.demo --out $(DEMO_DIR)

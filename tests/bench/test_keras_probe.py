@@ -1,4 +1,5 @@
 import tfq_ssl  # noqa: F401
+import pytest
 import numpy as np
 import tensorflow as tf
 import tf_keras
@@ -24,6 +25,7 @@ def test_frozen_encoder_weights_do_not_move():
         np.testing.assert_array_equal(b, w.numpy())
 
 
+@pytest.mark.slow
 def test_compiled_head_loop_agrees_with_model_fit():
     """The compiled head loop trains like Keras' Model.fit on the head (same optimiser,
     schedule, epochs): on separable features both reach the same accuracy, and the

@@ -31,6 +31,7 @@ def test_images(monkeypatch):
     monkeypatch.setattr(Run, "test_sample", lambda self, n, seed=0, data_dir=None: (x[:n], y[:n]))
 
 
+@pytest.mark.slow
 def test_statevector_backend_reproduces_exact_accuracy(probed_run, test_images, tmp_path):
     summary = evaluate_lib.evaluate(probed_run, 2, "statevector", 6, 100, False, str(tmp_path))
     assert summary["device_accuracy"] == summary["statevector_accuracy"]
@@ -41,6 +42,7 @@ def test_statevector_backend_reproduces_exact_accuracy(probed_run, test_images, 
     assert json.loads((tmp_path / "summary.json").read_text())["backend"] == "statevector"
 
 
+@pytest.mark.slow
 def test_fake_backend_evaluation_and_resume(probed_run, test_images, tmp_path, monkeypatch):
     summary = evaluate_lib.evaluate(probed_run, 2, "fake_paris", 4, 2000, True, str(tmp_path))
     assert summary["backend"] == "fake_paris"
@@ -59,6 +61,7 @@ def test_fake_backend_evaluation_and_resume(probed_run, test_images, tmp_path, m
     assert again["device_accuracy"] == summary["device_accuracy"]
 
 
+@pytest.mark.slow
 def test_classical_run_is_refused(tmp_path):
     config = tiny_config("classical", steps=1, save_every=1)
     pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
@@ -74,6 +77,7 @@ def test_cli_reports_unknown_backend(probed_run, test_images, tmp_path, capsys):
     assert "unknown fake backend 'fake_nowhere'" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_error_options_are_recorded_and_a_resume_cannot_mix_them(probed_run, test_images,
                                                                    tmp_path):
     from convert.execute import ErrorOptions

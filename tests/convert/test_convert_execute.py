@@ -131,6 +131,7 @@ def test_error_options_are_checked():
                       errors=execute.ErrorOptions(readout_mitigation=True))
 
 
+@pytest.mark.slow
 def test_readout_mitigation_brings_z_closer_to_the_exact_values():
     """Basis states: their exact ⟨Z_k⟩ are ±1, and what the device gets wrong is almost
     all readout (a few X gates); M3 removes most of it (fake_paris, 4000 shots: mean

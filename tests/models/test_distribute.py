@@ -9,6 +9,8 @@ import pytest
 
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.slow  # child processes or whole runs, each test
+
 
 
 @pytest.mark.parametrize("representation", ["quantum"])

@@ -27,6 +27,7 @@ def _datasets():
     return generated_images(96, classes=2, seed=1), generated_images(48, classes=2, seed=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["cached", "paper"])
 def test_probe_beats_chance_and_resumes(tiny_run, protocol, monkeypatch):
     probe = ProbeConfig(protocol=protocol, epochs=12 if protocol == "cached" else 3,
@@ -94,6 +95,7 @@ def test_sampled_and_noisy_runs_keep_their_own_engine():
         assert feature_engine(other) == other.engine
 
 
+@pytest.mark.slow
 def test_one_augmented_stream_feeds_every_checkpoint_as_if_probed_alone(tiny_run):
     """The paper protocol probes several checkpoints on one augmented stream per epoch;
     each result equals that checkpoint's probe on its own, and each epoch's stream holds
@@ -160,6 +162,7 @@ def test_adam_head_keeps_the_keys_of_results_stored_before_heads_existed():
     assert probe_store.probe_key(ProbeConfig(head="lbfgs")) == "cached-lbfgs"
 
 
+@pytest.mark.slow
 def test_heads_sharing_a_memo_compute_each_checkpoints_features_once(tmp_path, monkeypatch):
     run_dir = str(tmp_path / "run")
     config = tiny_config("classical", steps=1, save_every=1, hs_metrics=False)

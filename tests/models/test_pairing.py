@@ -3,6 +3,7 @@ only the representation network differs (what the paired comparison relies on)."
 
 import tfq_ssl  # noqa: F401
 import numpy as np
+import pytest
 import tf_keras
 
 from models import simclr_fit as pretraining
@@ -40,6 +41,7 @@ def test_variants_with_one_seed_start_from_the_same_resnet():
         np.testing.assert_array_equal(u, v)
 
 
+@pytest.mark.slow
 def test_data_seed_separates_the_data_stream_from_the_initialisation(monkeypatch, tmp_path):
     """pretrain with train.data_seed=d sees the batches of a run seeded d and starts
     from the weights of a run seeded train.seed (what the variance study relies on)."""

@@ -18,6 +18,8 @@ from tfq_ssl import config_io
 from tfq_ssl import rundir
 from tfq_ssl import files
 
+pytestmark = pytest.mark.slow  # child processes or whole runs, each test
+
 
 class Killed(BaseException):
     """Stands for the process dying: nothing after it runs."""

@@ -20,6 +20,7 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("representation", ["quantum", "classical"])
 def test_three_step_fit_writes_a_complete_run(tmp_path, representation):
     config = tiny_config(representation)
@@ -41,6 +42,7 @@ def test_three_step_fit_writes_a_complete_run(tmp_path, representation):
         assert not hs.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["tfq", "tensornet"])
 def test_loss_falls_on_a_fixed_batch(tmp_path, engine):
     """Gradients reach the whole encoder through the circuit: the loss must fall.
@@ -61,6 +63,7 @@ def test_loss_falls_on_a_fixed_batch(tmp_path, engine):
     assert np.mean(losses[-4:]) < 0.5 * losses[0]
 
 
+@pytest.mark.slow
 def test_resume_after_interrupt_ends_with_same_steps(tmp_path):
     config = tiny_config("quantum", steps=6, save_every=2)
     with pytest.raises(KeyboardInterrupt):

@@ -29,6 +29,7 @@ def _truncate(path, keep=0.5):
         f.truncate(int(size * keep))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("part", ["index", "data"])
 def test_truncated_file_is_named(finished, tmp_path, part):
     _, run_dir = finished
@@ -55,6 +56,7 @@ def test_rerun_of_a_done_run_with_a_truncated_last_checkpoint_redoes_it(finished
         assert [line.split(",")[0] for line in f.read().splitlines()[1:]] == ["1", "2", "3", "4"]
 
 
+@pytest.mark.slow
 def test_a_corrupt_middle_checkpoint_resumes_from_the_one_before(finished, tmp_path):
     config, run_dir = finished
     run_dir = copy_run(run_dir, tmp_path)
@@ -83,6 +85,7 @@ def _moment_sums(prefix):
                   if name.startswith("optimizer/") and shape)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", ["resume-state", "full-checkpoints"])
 def test_a_resume_restores_the_optimiser_state(tmp_path, layout):
     """A resume continues with the Adam moments of its step: from the resume state, or,

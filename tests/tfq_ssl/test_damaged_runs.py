@@ -56,6 +56,7 @@ def _rewrite_line(run_dir, number, text):
         f.write("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["garbled", "missing"])
 def test_an_unfinished_run_recomputes_the_rows_its_damaged_log_lost(stopped, tmp_path, caplog,
                                                                     damage):
@@ -73,6 +74,7 @@ def test_an_unfinished_run_recomputes_the_rows_its_damaged_log_lost(stopped, tmp
     assert os.listdir(os.path.join(run_dir, "checkpoints", rundir.SUPERSEDED_DIR))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["middle", "torn last"])
 def test_a_finished_runs_damaged_log_is_named(finished, tmp_path, caplog, damage):
     """Case 9: a rerun reported the run done and said nothing of the damage."""
@@ -137,6 +139,7 @@ class _SwallowedCtrlC(tf_keras.callbacks.Callback):
             self.event.set()
 
 
+@pytest.mark.slow
 def test_a_swallowed_ctrl_c_still_stops_training_after_the_step(tmp_path):
     """Case 3: the interrupt was swallowed and the run trained to its end."""
     config = tiny_config("classical", steps=4, save_every=2)

@@ -18,6 +18,8 @@ from tfq_ssl import config_io
 from tfq_ssl import rundir
 from tfq_ssl.config import ProbeConfig
 
+pytestmark = pytest.mark.slow  # child processes or whole runs, each test
+
 OLD_CONFIG = os.path.join(ROOT, "tests", "data", "config_2026-11.json")
 
 

@@ -20,6 +20,8 @@ from tfq_ssl import probe_store
 from tfq_ssl.config import ProbeConfig
 from train import experiment, sweep
 
+pytestmark = pytest.mark.slow  # child processes or whole runs, each test
+
 ray = pytest.importorskip("ray")
 
 PROBE = ProbeConfig(epochs=3, batch_size=16, learning_rate=0.05)

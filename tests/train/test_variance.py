@@ -31,6 +31,7 @@ def test_shares_by_hand():
     assert out["b"]["std_ci"][0] < math.sqrt(vb) < out["b"]["std_ci"][1]
 
 
+@pytest.mark.slow
 def test_the_cli_runs_the_study(tmp_path):
     data_dir = write_cifar10(str(tmp_path / "tfds"))
     out = tmp_path / "study"

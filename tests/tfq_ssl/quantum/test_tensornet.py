@@ -76,6 +76,7 @@ def test_controlled_gate_zoo_on_a_chain_matches_statevector():
     np.testing.assert_allclose(sim.expectation_z(inputs, weights).numpy(), want.numpy(), atol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width, form", [(3, "plain"), (4, "decomposed"), (2, "plain")])
 def test_gradients_match_finite_differences(width, form):
     circuit, qubits, xs, ws = representation_case(width, "ring", form)
@@ -97,6 +98,7 @@ def test_float32_gradients_match_statevector_at_twelve_qubits():
         np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jit_compile", (False, True))
 def test_runs_in_tf_function_with_unknown_batch(jit_compile):
     circuit, qubits, xs, ws = representation_case(4, "ring", "plain")
