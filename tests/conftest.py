@@ -29,19 +29,3 @@ def _no_data_dir_from_the_environment(monkeypatch):
     own setting must not steer tests (and their children) to other data."""
     monkeypatch.delenv("TFDS_DATA_DIR", raising=False)
 
-
-# The longest files first (measured on two idle cores; README, "Tests and benchmarks"),
-# so that the two xdist workers, one file each at a time, finish together instead of
-# one worker running the end-to-end paper test alone at the end.
-LONGEST_FIRST = ("tests/train/test_paper.py", "tests/models/test_pretraining_kills.py",
-                 "tests/train/test_sweep.py", "tests/train/test_variance.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    def rank(item):
-        path = item.nodeid.split("::")[0]
-        if path in LONGEST_FIRST:
-            return LONGEST_FIRST.index(path)
-        return len(LONGEST_FIRST) + (0 if item.get_closest_marker("slow") else 1)
-
-    items.sort(key=rank)  # stable: a file's tests keep their order
