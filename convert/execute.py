@@ -22,7 +22,7 @@ from qiskit_ibm_runtime import Batch
 from qiskit_ibm_runtime.executor_sampler import Sampler
 from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
-from convert.backends import Backend, is_statevector
+from convert.backends import Backend, is_statevector, local_simulator
 from convert.transpile import transpile_for
 from tfq_ssl.checks import check_one_of, check_positive_int
 from tfq_ssl.errors import ConfigError
@@ -206,6 +206,8 @@ def expectation_z(
         for c in circuits
     ]
     if job is None:
+        if mode is None and isinstance(backend, FakeBackendV2):
+            mode = local_simulator(backend, used_qubits(isa))
         sampler = Sampler(mode=mode or backend)
         if isinstance(backend, FakeBackendV2) and seed is not None:
             sampler.options.simulator.seed_simulator = seed
@@ -229,6 +231,16 @@ def expectation_z(
         bits = getattr(pub.data, MEASURE_REGISTER).to_bool_array(order="little")  # (shots, W)
         out[i] = 1.0 - 2.0 * bits.mean(axis=0)
     return out
+
+
+def used_qubits(circuits: Sequence[QuantumCircuit]) -> set[int]:
+    """The qubits any gate or measurement of ``circuits`` acts on (barriers aside)."""
+    found: set[int] = set()
+    for circuit in circuits:
+        for instruction in circuit.data:
+            if instruction.operation.name != "barrier":
+                found.update(circuit.find_bit(q).index for q in instruction.qubits)
+    return found
 
 
 def physical_qubits(circuit: QuantumCircuit) -> list[int]:

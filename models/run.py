@@ -34,7 +34,7 @@ def feature_engine(model: ModelConfig) -> str:
     for the ring). Every other run keeps its own engine: sampled and noisy features are
     a property of the model being probed.
     """
-    exact = model.shots is None and not model.noise
+    exact = model.shots is None and not model.noise and model.noise_from is None
     if (model.representation == "quantum" and model.engine == "tfq" and exact
             and model.width <= 12):
         return "statevector"

@@ -15,6 +15,7 @@ from typing import Any
 from tfq_ssl.checks import check_one_of, check_positive_int
 from tfq_ssl.errors import ConfigError
 from tfq_ssl.quantum.options import check_options
+from tfq_ssl.quantum.device_noise import check_noise_from
 
 
 CIFAR10_CLASSES: tuple[str, ...] = (
@@ -183,6 +184,12 @@ class ModelConfig:
             ``backend`` in configs written before 2026-12, which still load.
         noise: depolarising probability per qubit and moment, simulated by TFQ's
             noisy backend (quantum only; needs ``differentiator="parameter_shift"``).
+        noise_from: ``None``, or a fake backend (``"fake_fez"``) whose calibration is the
+            noise to train and probe under, as Pauli trajectories on an exact engine
+            (:mod:`tfq_ssl.quantum.device_noise`; quantum only).
+        noise_trajectories: trajectories per row and call: for ``noise`` (TFQ's noisy
+            backend; ``None`` = 200) and ``noise_from`` (``None`` = 1, a fresh draw
+            every step).
         resnet_depth: 18 (or 34).
         stem: ``"imagenet"`` (paper's code) or ``"cifar"``.
         projection_head: use the projection head after y.
@@ -211,6 +218,8 @@ class ModelConfig:
     shots: int | None = None
     engine: str = "tfq"
     noise: float = 0.0
+    noise_from: str | None = None
+    noise_trajectories: int | None = None
     resnet_depth: int = 18
     stem: str = "imagenet"
     projection_head: bool = True
@@ -227,6 +236,10 @@ class ModelConfig:
                        shots=self.shots, engine=self.engine)
         if self.noise:
             options["noise"] = self.noise
+        if self.noise_from is not None:
+            options["noise_from"] = self.noise_from
+        if self.noise_trajectories is not None:
+            options["noise_trajectories"] = self.noise_trajectories
         return options
 
 
@@ -352,7 +365,16 @@ def check_model(model: "ModelConfig", prefix: str = "model.") -> None:
             f"got {prefix}representation={model.representation!r}.")
     if model.representation == "quantum":
         check_options(ansatz=model.ansatz, differentiator=model.differentiator,
-                      shots=model.shots, engine=model.engine, noise=model.noise, layers=model.layers, prefix=prefix)
+                      shots=model.shots, engine=model.engine, noise=model.noise,
+                      layers=model.layers, prefix=prefix, noise_from=model.noise_from)
+        check_positive_int(f"{prefix}noise_trajectories", model.noise_trajectories,
+                           none_means="the engine's default")
+        if model.noise_from is not None:
+            check_noise_from(model.noise_from, prefix)
+    elif model.noise_from is not None or model.noise_trajectories is not None:
+        raise ConfigError(
+            f"{prefix}noise_from and {prefix}noise_trajectories apply to the quantum network "
+            f"only; got {prefix}representation={model.representation!r}.")
 
 
 def check_run(config: "RunConfig") -> None:

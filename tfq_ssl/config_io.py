@@ -132,7 +132,8 @@ LEGACY_KEYS: dict[str, dict[str, str]] = {"ModelConfig": {"backend": "engine"}}
 # Fields added since configs were first saved, by class: a saved config without one
 # was written before it existed and meant its default (what that code did).
 ADDED_FIELDS: dict[str, frozenset[str]] = {
-    "ModelConfig": frozenset({"init", "head_bn", "bn_per_view", "activation"}),
+    "ModelConfig": frozenset({"init", "head_bn", "bn_per_view", "activation",
+                             "noise_from", "noise_trajectories"}),
     "TrainConfig": frozenset({"data_seed"}),
     "ProbeConfig": frozenset({"head"})}
 

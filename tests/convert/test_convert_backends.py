@@ -19,6 +19,30 @@ def test_statevector_and_fake_names():
     assert {"fake_paris", "fake_sherbrooke", "fake_manila"} <= set(fake_backend_classes())
 
 
+def test_the_reduced_noise_model_gives_the_same_counts_as_the_full_one():
+    # Errors of gates a circuit never applies cannot change its counts: the same
+    # simulator seed gives the same counts with the model reduced to the used qubits.
+    from qiskit import QuantumCircuit, transpile
+    from qiskit_aer import AerSimulator
+
+    backend = get_backend("fake_manila")
+    circuit = QuantumCircuit(2)
+    circuit.rx(0.7, 0)
+    circuit.ry(1.1, 1)
+    circuit.cx(0, 1)
+    circuit.rx(0.4, 1)
+    circuit.measure_all()
+    isa = transpile(circuit, backend, initial_layout=[1, 2], seed_transpiler=0)
+    full = backends._device_noise_model(backend)
+    reduced = backends.local_noise_model(backend, {1, 2})
+    assert len(reduced.noise_qubits) == 2 < len(full.noise_qubits)
+    counts = [AerSimulator(noise_model=model).run(isa, shots=4000, seed_simulator=5).result()
+              .get_counts() for model in (full, reduced)]
+    assert counts[0] == counts[1]
+    ideal = AerSimulator().run(isa, shots=4000, seed_simulator=5).result().get_counts()
+    assert counts[0] != ideal  # the noise the reduced model keeps is there
+
+
 def test_unknown_backend_lists_the_options():
     with pytest.raises(ConfigError, match="unknown backend 'paris'") as info:
         get_backend("paris")

@@ -16,6 +16,7 @@ import sympy
 
 from tfq_ssl.checks import check_positive_int
 from tfq_ssl.quantum.circuits import decompose_controlled_rotations
+from tfq_ssl.quantum.device_noise import DeviceNoise, pauli_frame
 from tfq_ssl.quantum.executor import Executor
 from tfq_ssl.quantum.options import DIFFERENTIATORS, ENGINES, check_options
 from tfq_ssl.quantum.sampled_statevector import StatevectorSampled
@@ -24,6 +25,7 @@ from tfq_ssl.quantum.tensornet import TensorNetworkAutodiff
 from tfq_ssl.quantum.tfq_adjoint import TFQAdjoint
 from tfq_ssl.quantum.tfq_sampled import TFQSampled
 from tfq_ssl.quantum.tfq_shift import TFQParameterShift
+from tfq_ssl.quantum.trajectories import PauliTrajectories
 
 __all__ = ["DIFFERENTIATORS", "ENGINES", "make_executor"]
 
@@ -76,6 +78,7 @@ def make_executor(
     engine: str = "tfq",
     noise: float = 0.0,
     noise_trajectories: int = 200,
+    device_noise: DeviceNoise | None = None,
 ) -> Executor:
     """Check how the options combine and build the executor of ``circuit``.
 
@@ -99,6 +102,9 @@ def make_executor(
         noise: depolarising probability after every moment (TFQ's noisy backend,
             ``differentiator="parameter_shift"`` only).
         noise_trajectories: trajectories per circuit for exact noisy expectations.
+        device_noise: a device's noise (:mod:`tfq_ssl.quantum.device_noise`), run as
+            ``noise_trajectories`` Pauli trajectories per row on the exact ``engine``
+            (:class:`~tfq_ssl.quantum.trajectories.PauliTrajectories`).
 
     Returns:
         An :class:`~tfq_ssl.quantum.executor.Executor`.
@@ -107,8 +113,14 @@ def make_executor(
         ValueError: naming the option (or the combination) that is not supported.
     """
     check_options(ansatz=ansatz, differentiator=differentiator, shots=shots, engine=engine,
-                  noise=noise, layers=layers)
+                  noise=noise, layers=layers, noise_from=device_noise and device_noise.backend)
     check_positive_int("noise_trajectories", noise_trajectories)
+    if device_noise is not None:
+        frame, frame_symbols, probs = pauli_frame(circuit, qubits, device_noise)
+        inner = _ENGINES[engine](frame, list(qubits), list(input_symbols) + frame_symbols,
+                                 list(weight_symbols), differentiator, None, 0.0, 1)
+        return PauliTrajectories(inner, probs, *device_noise.readout_affine(),
+                                 trajectories=noise_trajectories)
     return _ENGINES[engine](
         circuit, list(qubits), list(input_symbols), list(weight_symbols),
         differentiator, shots, float(noise), noise_trajectories,

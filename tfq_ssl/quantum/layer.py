@@ -23,6 +23,7 @@ import tf_keras
 
 from tfq_ssl.checks import check_positive_int
 from tfq_ssl.quantum.circuits import bind, representation_circuit
+from tfq_ssl.quantum.device_noise import from_fake_backend
 from tfq_ssl.quantum.factory import make_executor
 
 __all__ = ["QuantumRepresentation", "resolved_circuit"]
@@ -42,6 +43,9 @@ class QuantumRepresentation(tf_keras.layers.Layer):
             ``None`` or N shots; ``"tfq"`` / ``"statevector"`` / ``"tensornet"``;
             depolarising probability; trajectories), see
             :func:`tfq_ssl.quantum.factory.make_executor` for what combines.
+        noise_from: ``None`` or a fake backend whose calibration is the noise to run
+            under (:mod:`tfq_ssl.quantum.device_noise`); ``noise_trajectories`` then
+            defaults to 1.
         **kwargs: passed to ``tf_keras.layers.Layer``.
 
     Shape:
@@ -51,22 +55,27 @@ class QuantumRepresentation(tf_keras.layers.Layer):
 
     def __init__(self, width: int, layers: int, ansatz: str = "ring",
                  differentiator: str = "adjoint", shots: int | None = None,
-                 engine: str = "tfq", noise: float = 0.0, noise_trajectories: int = 200,
-                 **kwargs: Any) -> None:
+                 engine: str = "tfq", noise: float = 0.0, noise_trajectories: int | None = None,
+                 noise_from: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         check_positive_int("width", width)
         check_positive_int("layers", layers)
         self.circuit, self.qubits, self.input_symbols, self.weight_symbols = (
             representation_circuit(width, layers, ansatz))
+        if noise_trajectories is None:
+            noise_trajectories = 1 if noise_from is not None else 200
+        self.device_noise = (None if noise_from is None else
+                             from_fake_backend(noise_from, self.circuit, self.qubits))
         self.executor = make_executor(
             self.circuit, self.qubits, self.input_symbols, self.weight_symbols, layers=layers,
             ansatz=ansatz,
             differentiator=differentiator, shots=shots, engine=engine, noise=noise,
-            noise_trajectories=noise_trajectories)
+            noise_trajectories=noise_trajectories, device_noise=self.device_noise)
         self.executed_circuit = self.executor.circuit
         self.width, self.num_layers, self.ansatz = width, layers, ansatz
         self.differentiator, self.shots, self.engine = differentiator, shots, engine
         self.noise, self.noise_trajectories = float(noise), noise_trajectories
+        self.noise_from = noise_from
 
     @property
     def symbols(self) -> list[sympy.Symbol]:
@@ -127,7 +136,8 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         config.update(
             width=self.width, layers=self.num_layers, ansatz=self.ansatz,
             differentiator=self.differentiator, shots=self.shots, engine=self.engine,
-            noise=self.noise, noise_trajectories=self.noise_trajectories)
+            noise=self.noise, noise_trajectories=self.noise_trajectories,
+            noise_from=self.noise_from)
         return config
 
     @classmethod

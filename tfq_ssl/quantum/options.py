@@ -28,6 +28,8 @@ statevector ``shots``    refused                                 binomial shots 
                                                                  (StatevectorSampled)
 tensornet   exact        autodiff of the contraction             the same (the option changes nothing)
                          (TensorNetworkAutodiff)
+tfq,        ``noise_     the exact engine's gradient on each     as for an exact run, on each trajectory
+statevector from``       Pauli trajectory (PauliTrajectories)
 =========== ============ ======================================= ==========================================
 """
 
@@ -49,7 +51,8 @@ TABLE = "what each engine and differentiator computes: the table in tfq_ssl/quan
 
 
 def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine: str,
-                  noise: float, layers: int, prefix: str = "") -> None:
+                  noise: float, layers: int, prefix: str = "",
+                  noise_from: str | None = None) -> None:
     """Raise :class:`ConfigError` for an option, or a combination, no executor supports.
 
     Args:
@@ -82,6 +85,12 @@ def check_options(*, ansatz: str, differentiator: str, shots: int | None, engine
             "contraction of the ring keeps 2·L bonds open, 4**(2·L) numbers per batch row); "
             f"got {p}layers={layers}. Use {p}engine='statevector' for deeper circuits."
         )
+    if noise_from is not None and (noise or shots is not None or engine == "tensornet"):
+        raise ConfigError(
+            f"{p}noise_from={noise_from!r} runs the device's noise as Pauli trajectories on "
+            f"an exact engine, tfq or statevector; it cannot combine with {p}noise, "
+            f"{p}shots or {p}engine='tensornet' (got noise={noise}, shots={shots}, "
+            f"engine={engine!r}).")
     if noise and (differentiator != "parameter_shift" or engine != "tfq"):
         raise ConfigError(
             f"{p}noise={noise} runs on TFQ's noisy backend, which supports only "
