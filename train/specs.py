@@ -115,6 +115,16 @@ SPECS: dict[str, Spec] = {
                  ("train.steps=485", "train.save_every=176"))),
         every_checkpoint=True,
     ),
+    # Issue 18: does training under a current device's noise help once the model runs
+    # there? Fig. 5's exact ring against the same model trained and probed under
+    # fake_fez's calibrated noise (Pauli trajectories on the statevector engine); both are
+    # then evaluated on fake_fez by bench.noise_aware.
+    "noise_fez": Spec(
+        "Noise-aware training: Fig. 5's ring, exact and under fake_fez's noise",
+        (QUANTUM,
+         Variant("quantum_noise_fez", "paper_5class_quantum",
+                 ("model.engine=statevector", "model.noise_from=fake_fez"))),
+    ),
     "fig4": Spec("Fig. 4: 2-class training loss and Hilbert–Schmidt metrics",
                  (Variant("quantum_2class", "paper_2class_quantum",
                           ("model.engine=statevector",)),), kind="training"),
@@ -123,7 +133,7 @@ SPECS: dict[str, Spec] = {
 
 # Keys that make a variant what it is: an override of one would put another model
 # under the variant's name (and into its run folders).
-IDENTITY_KEYS = ("model.representation", "model.ansatz", "model.activation")
+IDENTITY_KEYS = ("model.representation", "model.ansatz", "model.activation", "model.noise_from")
 
 
 def check_identity(spec: Spec, overrides: Sequence[str]) -> None:

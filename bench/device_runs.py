@@ -1,0 +1,160 @@
+"""Trained models on today's IBM devices (fake backends): two studies of issue 18.
+
+``noise``: is a model trained under a device's noise (``model.noise_from``) more
+accurate on that device than the same model trained exact? Paired by seed.
+
+    python -m bench.device_runs noise --exp EXP --backend fake_fez --seeds 5 \\
+        --variants quantum quantum_noise_fez --images 300 --shots 1000 --out DIR
+
+``fig6``: the paper's Fig. 6 evaluation (one quantum model, the same random test
+images as one classical model) on several devices, with and without the error
+options (readout mitigation, dynamical decoupling, twirling).
+
+    python -m bench.device_runs fig6 --quantum RUN --classical RUN \\
+        --backends fake_paris fake_fez fake_miami --images 900 --shots 100 --out DIR
+
+Every evaluation is ``python -m convert.evaluate`` (or ``train.confusion`` for the
+classical model) in its own folder under DIR, so a rerun resumes where it stopped;
+the figures are printed as Markdown and written to DIR/<study>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any, Sequence
+
+from tfq_ssl import cli, files, stats
+from train.claims import wilson
+
+MITIGATED = ("--readout-mitigation", "--dd", "XY4", "--twirling")
+
+
+def _module(args: Sequence[str], log: str) -> None:
+    with open(log, "a") as f:
+        f.write("$ python -m " + " ".join(args) + "\n")
+        f.flush()
+        code = subprocess.call([sys.executable, "-m", *args], stdout=f, stderr=subprocess.STDOUT)
+    if code:
+        raise RuntimeError(f"python -m {args[0]} failed (exit {code}); see {log}")
+
+
+def _evaluate(run: str, backend: str, out: str, args: Any, extra: Sequence[str] = ()) -> dict:
+    summary = os.path.join(out, "summary.json")
+    if not os.path.exists(summary):
+        data = ["--data-dir", args.data_dir] if args.data_dir else []
+        _module(["convert.evaluate", "--run", run, "--backend", backend, "--images",
+                 str(args.images), "--shots", str(args.shots), "--seed", str(args.seed),
+                 "--out", out, *extra, *data], os.path.join(args.out, "device_runs.log"))
+    with open(summary) as f:
+        return json.load(f)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}"
+
+
+def _accuracy(correct: float, n: int) -> str:
+    low, high = wilson(round(correct * n), n)
+    return f"{_pct(correct)} [{_pct(low)}, {_pct(high)}]"
+
+
+def noise(args: Any) -> dict[str, Any]:
+    rows: dict[str, dict[int, dict]] = {}
+    for variant in args.variants:
+        for seed in range(args.seeds):
+            run = os.path.join(args.exp, "runs", variant, f"seed-{seed}")
+            out = os.path.join(args.out, "noise", args.backend, variant, f"seed-{seed}")
+            rows.setdefault(variant, {})[seed] = _evaluate(run, args.backend, out, args)
+    exact, noisy = args.variants
+    lines = [f"| variant | seeds | on {args.backend} (mean ± sd) | exact simulation of the same "
+             "model | probe features |", "|---|---|---|---|---|"]
+    result: dict[str, Any] = {"backend": args.backend, "images": args.images, "shots": args.shots,
+                              "variants": {}}
+    for variant in args.variants:
+        device = [s["device_accuracy"] for s in rows[variant].values()]
+        sim = [s["statevector_accuracy"] for s in rows[variant].values()]
+        d, e = stats.describe(device), stats.describe(sim)
+        result["variants"][variant] = {"device": device, "statevector": sim}
+        lines.append(f"| {variant} | {len(device)} | {_pct(d['mean'])} ± {_pct(d['std'])} | "
+                     f"{_pct(e['mean'])} ± {_pct(e['std'])} | "
+                     f"{'under the noise' if variant == noisy else 'exact'} |")
+    seeds = sorted(set(rows[exact]) & set(rows[noisy]))
+    paired = stats.paired([rows[noisy][s]["device_accuracy"] for s in seeds],
+                          [rows[exact][s]["device_accuracy"] for s in seeds])
+    result["paired_device"] = paired
+    lines += ["", f"Paired, {noisy} − {exact} on {args.backend}: "
+              f"{100 * paired['difference']:+.2f} points [{100 * paired['ci_low']:+.2f}, "
+              f"{100 * paired['ci_high']:+.2f}], p = {paired['p']:.3f}, n = {paired['n']} seeds."]
+    print("\n".join(lines))
+    return result
+
+
+def fig6(args: Any) -> dict[str, Any]:
+    log = os.path.join(args.out, "device_runs.log")
+    classical_json = os.path.join(args.out, "fig6", "classical.json")
+    os.makedirs(os.path.dirname(classical_json), exist_ok=True)
+    if not os.path.exists(classical_json):
+        data = ["--data-dir", args.data_dir] if args.data_dir else []
+        _module(["train.confusion", "--run", args.classical, "--images", str(args.images),
+                 "--seed", str(args.seed), "--out", classical_json.removesuffix(".json") + ".png",
+                 *data], log)
+    with open(classical_json) as f:
+        classical = json.load(f)
+    result: dict[str, Any] = {"images": args.images, "shots": args.shots,
+                              "classical": classical, "quantum": {}}
+    lines = ["| backend | error options | quantum on the device [95 % Wilson] | "
+             "its exact simulation | |⟨Z⟩ error| | two-qubit gates |", "|---|---|---|---|---|---|"]
+    for backend in args.backends:
+        for label, extra in (("none", ()), ("M3 + XY4 + twirling", MITIGATED)):
+            sub = "plain" if not extra else "mitigated"
+            s = _evaluate(args.quantum, backend, os.path.join(args.out, "fig6", backend, sub),
+                          args, extra)
+            result["quantum"][f"{backend}/{sub}"] = s
+            lines.append(f"| {backend} | {label} | {_accuracy(s['device_accuracy'], s['images'])} "
+                         f"| {_pct(s['statevector_accuracy'])} | "
+                         f"{s['mean_abs_expectation_error']:.3f} | "
+                         f"{s['gates']['level3']['two_qubit']:.1f} |")
+    accuracy = classical.get("accuracy")
+    if accuracy is not None:
+        lines += ["", f"Classical model on the same {args.images} images: "
+                  f"{_accuracy(accuracy, args.images)}."]
+    print("\n".join(lines))
+    return result
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    parser = cli.ArgumentParser(prog="python -m bench.device_runs",
+                                description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="study", required=True)
+    common = cli.ArgumentParser(add_help=False)
+    common.add_argument("--images", type=cli.positive_int, default=900)
+    common.add_argument("--shots", type=cli.positive_int, default=100)
+    common.add_argument("--seed", type=int, default=0, help="seed of the image sample")
+    common.add_argument("--data-dir", default=None)
+    common.add_argument("--out", required=True)
+    p = sub.add_parser("noise", parents=[common])
+    p.add_argument("--exp", required=True, help="experiment folder holding runs/VARIANT/seed-N")
+    p.add_argument("--variants", nargs=2, default=["quantum", "quantum_noise_fez"],
+                   metavar=("EXACT", "NOISY"))
+    p.add_argument("--seeds", type=cli.positive_int, default=5)
+    p.add_argument("--backend", default="fake_fez")
+    p = sub.add_parser("fig6", parents=[common])
+    p.add_argument("--quantum", required=True, help="a probed quantum run folder")
+    p.add_argument("--classical", required=True, help="a probed classical run folder")
+    p.add_argument("--backends", nargs="+", default=["fake_paris", "fake_fez", "fake_miami"])
+    args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    result = noise(args) if args.study == "noise" else fig6(args)
+    files.atomic_write_json(os.path.join(args.out, f"{args.study}.json"), result)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run("bench.device_runs", _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
