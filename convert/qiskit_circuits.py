@@ -233,10 +233,8 @@ def representation_qiskit_circuit(
             the circuit :func:`representation_circuit` builds from ``width``, ``layers``
             and ``ansatz`` (the same circuit for a layer of those settings).
     """
-    if symbolic is None:
-        return cirq_to_qiskit(resolve_circuit(width, layers, ansatz, angles, weights),
-                              cirq.LineQubit.range(width))
-    circuit, qubits, input_symbols, weight_symbols = symbolic
+    circuit, qubits, input_symbols, weight_symbols = (
+        symbolic or representation_circuit(width, layers, ansatz))
     if len(qubits) != width:
         raise ValueError(f"the circuit has {len(qubits)} qubits; width is {width}.")
     return cirq_to_qiskit(bind(circuit, input_symbols, weight_symbols, angles, weights,

@@ -122,12 +122,6 @@ def find_probe_head(run_dir: str, protocol: str, step: int) -> str:
         f"--checkpoints {step} --protocol {protocol}` first.")
 
 
-def read_probe_head(run_dir: str, protocol: str, step: int) -> tuple[Any, Any]:
-    """The trained probe head's ``(kernel (W, k), bias (k,))`` of a probed checkpoint
-    (see :func:`find_probe_head`)."""
-    return read_head_file(find_probe_head(run_dir, protocol, step))
-
-
 def read_head_file(path: str) -> tuple[Any, Any]:
     """``(kernel, bias)`` of a probe head file."""
     import numpy as np  # noqa: PLC0415

@@ -43,8 +43,8 @@ def test_probe_beats_chance_and_resumes(tiny_run, protocol, monkeypatch):
     assert matrix.shape == (2, 2) and matrix.sum() == 48
     path = probe_store.probe_result_path(tiny_run, probe, 2)
     assert os.path.exists(path) and os.path.exists(path.replace(".json", ".head.npz"))
-    kernel, bias = probe_store.read_probe_head(tiny_run, protocol, 2)
-    assert kernel.shape == (2, 2) and bias.shape == (2,)
+    head = Run(tiny_run).probe_head(protocol, 2)
+    assert head.kernel.shape == (2, 2) and head.bias.shape == (2,)
 
     # A rerun skips the probed checkpoint (training it again would fail here).
     monkeypatch.setattr(probe_lib, "train_probes", lambda *a, **k: pytest.fail("re-probed"))
