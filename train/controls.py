@@ -27,6 +27,19 @@ QUESTIONS = {
 }
 
 
+# What ring_product computes (tests/tfq_ssl/quantum: its ⟨Z_k⟩ against this closed form).
+PRODUCT_CLOSED_FORM = (
+    "*What `quantum_ring_product` computes.* Without its CRX gates the circuit is a product "
+    "of one-qubit circuits: qubit k sees RX(x_k), then per layer RY and the RX that replaced "
+    "the CRX aimed at it, all weights. The weights compose to one fixed rotation R_k of the "
+    "Bloch sphere, applied to the loaded vector (0, −sin x_k, cos x_k), so "
+    "⟨Z_k⟩ = R_k[z,z]·cos x_k − R_k[z,y]·sin x_k = A_k·cos(x_k + φ_k), with "
+    "A_k = √(R_k[z,y]² + R_k[z,z]²) ≤ 1. Each output is a sinusoid of its own input angle "
+    "alone: the network is a trained, bounded, elementwise squash of the W angles and "
+    "mixes no features. Whatever it gains over the classical network, no entanglement and "
+    "no interaction between features is needed for it.")
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}"
 
@@ -150,4 +163,6 @@ def controls_lines(results: dict[str, dict[str, dict[int, dict[str, Any]]]],
               "*Median feature std*: over the arm's seeds, the median across the W features "
               "of each feature's std over the training split (what a linear head on raw "
               "features sees)."]
+    if "quantum_ring_product" in order:
+        lines += ["", PRODUCT_CLOSED_FORM]
     return lines, data
