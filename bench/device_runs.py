@@ -82,12 +82,16 @@ def noise(args: Any) -> dict[str, Any]:
                      f"{_pct(e['mean'])} ± {_pct(e['std'])} | "
                      f"{'under the noise' if variant == noisy else 'exact'} |")
     seeds = sorted(set(rows[exact]) & set(rows[noisy]))
-    paired = stats.paired([rows[noisy][s]["device_accuracy"] for s in seeds],
-                          [rows[exact][s]["device_accuracy"] for s in seeds])
-    result["paired_device"] = paired
-    lines += ["", f"Paired, {noisy} − {exact} on {args.backend}: "
-              f"{100 * paired['difference']:+.2f} points [{100 * paired['ci_low']:+.2f}, "
-              f"{100 * paired['ci_high']:+.2f}], p = {paired['p']:.3f}, n = {paired['n']} seeds."]
+    if len(seeds) < 2:
+        lines += ["", "Fewer than 2 paired seeds: no interval."]
+    else:
+        paired = stats.paired([rows[noisy][s]["device_accuracy"] for s in seeds],
+                              [rows[exact][s]["device_accuracy"] for s in seeds])
+        result["paired_device"] = paired
+        lines += ["", f"Paired, {noisy} − {exact} on {args.backend}: "
+                  f"{100 * paired['difference']:+.2f} points [{100 * paired['ci_low']:+.2f}, "
+                  f"{100 * paired['ci_high']:+.2f}], p = {paired['p']:.3f}, "
+                  f"n = {paired['n']} seeds."]
     print("\n".join(lines))
     return result
 
