@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from typing import Any, Sequence
 
@@ -32,20 +31,13 @@ from train.claims import wilson
 MITIGATED = ("--readout-mitigation", "--dd", "XY4", "--twirling")
 
 
-def _module(args: Sequence[str], log: str) -> None:
-    with open(log, "a") as f:
-        f.write("$ python -m " + " ".join(args) + "\n")
-        f.flush()
-        code = subprocess.call([sys.executable, "-m", *args], stdout=f, stderr=subprocess.STDOUT)
-    if code:
-        raise RuntimeError(f"python -m {args[0]} failed (exit {code}); see {log}")
 
 
 def _evaluate(run: str, backend: str, out: str, args: Any, extra: Sequence[str] = ()) -> dict:
     summary = os.path.join(out, "summary.json")
     if not os.path.exists(summary):
         data = ["--data-dir", args.data_dir] if args.data_dir else []
-        _module(["convert.evaluate", "--run", run, "--backend", backend, "--images",
+        cli.run_module(["convert.evaluate", "--run", run, "--backend", backend, "--images",
                  str(args.images), "--shots", str(args.shots), "--seed", str(args.seed),
                  "--out", out, *extra, *data], os.path.join(args.out, "device_runs.log"))
     with open(summary) as f:
@@ -102,7 +94,7 @@ def fig6(args: Any) -> dict[str, Any]:
     os.makedirs(os.path.dirname(classical_json), exist_ok=True)
     if not os.path.exists(classical_json):
         data = ["--data-dir", args.data_dir] if args.data_dir else []
-        _module(["train.confusion", "--run", args.classical, "--images", str(args.images),
+        cli.run_module(["train.confusion", "--run", args.classical, "--images", str(args.images),
                  "--seed", str(args.seed), "--out", classical_json.removesuffix(".json") + ".png",
                  *data], log)
     with open(classical_json) as f:

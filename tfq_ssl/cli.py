@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -251,3 +252,18 @@ def run(prog: str, main: Callable[[Sequence[str] | None], int],
 def one_line(err: BaseException) -> str:
     """The error's message on one line."""
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def run_module(args: Sequence[str], log: str) -> None:
+    """Run ``python -m ARGS`` in a child process, its output appended to ``log`` (how an
+    entry point runs another: entry points do not import each other).
+
+    Raises:
+        RuntimeError: the child failed; the message names it and the log.
+    """
+    with open(log, "a") as f:
+        f.write("$ python -m " + " ".join(args) + "\n")
+        f.flush()
+        code = subprocess.call([sys.executable, "-m", *args], stdout=f, stderr=subprocess.STDOUT)
+    if code:
+        raise RuntimeError(f"python -m {args[0]} failed (exit {code}); see {log}")

@@ -18,7 +18,6 @@ computed again, and finished ones are kept there.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -96,15 +95,6 @@ def _du(path: str) -> int:
     return total
 
 
-def _module(args: Sequence[str], log: str) -> None:
-    """Run ``python -m ...`` (an entry point of its own: entry points do not import
-    each other), its output to ``log``."""
-    with open(log, "a") as f:
-        f.write("$ python -m " + " ".join(args) + "\n")
-        f.flush()
-        code = subprocess.call([sys.executable, "-m", *args], stdout=f, stderr=subprocess.STDOUT)
-    if code:
-        raise RuntimeError(f"python -m {args[0]} failed (exit {code}); see {log}")
 
 
 def device_figure(args, seeds: int) -> None:
@@ -126,11 +116,11 @@ def device_figure(args, seeds: int) -> None:
     files.atomic_write_json(os.path.join(folder, "chosen.json"), chosen)
     classical = os.path.join(folder, "classical.png")
     if not os.path.exists(classical.removesuffix(".png") + ".json"):
-        _module(["train.confusion", "--run", best["classical"][0], "--out", classical,
+        cli.run_module(["train.confusion", "--run", best["classical"][0], "--out", classical,
                  *common], log)
     for sub, extra in (("fake_paris", []), ("fake_paris_recompiled", ["--recompile"])):
         if not os.path.exists(os.path.join(folder, sub, "summary.json")):
-            _module(["convert.evaluate", "--run", best["quantum_100_shots"][0], "--backend",
+            cli.run_module(["convert.evaluate", "--run", best["quantum_100_shots"][0], "--backend",
                      "fake_paris", "--shots", str(args.device_shots),
                      "--out", os.path.join(folder, sub), *extra, *common], log)
 
