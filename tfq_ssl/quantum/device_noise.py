@@ -105,11 +105,6 @@ class DeviceNoise:
         e1 = np.array([r[1] for r in self.readout])
         return 1.0 - e0 - e1, e1 - e0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "layout": list(self.layout), "gate": list(self.gate),
-                "pair": [[list(k), p] for k, p in self.pair],
-                "readout": [list(r) for r in self.readout]}
-
 
 def _two_qubit_gate(target) -> str:
     for name in ("cz", "ecr", "cx"):
