@@ -11,6 +11,7 @@ first asked for.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -174,3 +175,27 @@ class Run:
         path = probe_store.find_probe_head(self.path, protocol, step)
         kernel, bias = probe_store.read_head_file(path)
         return ProbeHead(path, kernel, bias)
+
+    def probe(self, steps: list[int], probes: list[Any], data_dir: str | None = None,
+              splits: tuple[Any, Any] | None = None
+              ) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+        """Probe checkpoints ``steps`` with each of ``probes`` (``ProbeConfig``), reusing
+        stored results. Yields ``(probe, results)`` as each head finishes, one result
+        dict per step.
+
+        The heads share the decoded splits and each checkpoint's features, so a second
+        head costs only its own training.
+
+        Args:
+            data_dir: TFDS data directory (default: the run's).
+            splits: decoded ``(train, test)`` arrays (``split_arrays``) to use instead
+                of loading the run's splits (a caller probing several runs decodes once).
+        """
+        from models.linear_probe import probe_run, split_arrays  # noqa: PLC0415 - TF
+
+        if splits is None and any(probe_store.read_probe_result(self.path, p, s) is None
+                                  for p in probes for s in steps):
+            splits = tuple(split_arrays(d) for d in self.splits(data_dir))
+        memo: dict = {}
+        for probe in probes:
+            yield probe, probe_run(self.path, steps, probe, datasets=splits, memo=memo)

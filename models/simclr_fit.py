@@ -165,9 +165,11 @@ def pretrain(
                                  synchronized_bn=strategy.num_replicas_in_sync > 1)
             model.compile(optimizer=tf_keras.optimizers.Adam(
                 learning_rate=config.train.learning_rate, weight_decay=config.train.weight_decay))
+            # Create the Adam moments before fit: a checkpoint then restores them at
+            # once, and fit's train function is traced once (moments created inside
+            # its first call make TF trace it a second time, without variable creation).
+            model.optimizer.build(model.trainable_variables)
             if start:
-                # Create the Adam moments first, so the checkpoint restores them at once.
-                model.optimizer.build(model.trainable_variables)
                 model.load_weights(point.state)
         # Step checkpoints hold the weights only: they are saved from this uncompiled
         # copy (save_weights of the compiled model would add the Adam moments, 2× more).

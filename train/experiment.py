@@ -64,8 +64,7 @@ def _main(argv: Sequence[str] | None) -> int:
         raise config_lib.ConfigError(
             f"--variants {unknown} are not in {args.spec}; choose from {names}.")
     check_identity(spec, args.overrides)
-    if args.executor == "ray":
-        sweep.check_address(args.address)
+    sweep.check_executor(args)
     jobs = [sweep.Job(f"{v.name} seed {s}", run_config(v, s, args.overrides),
                       os.path.abspath(run_dir(args.out, v, s)), args.probe_every,
                       ledger.entry(args.ledger, v.name, s) if args.ledger else None,

@@ -128,6 +128,7 @@ def device_figure(args, seeds: int) -> None:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     figures = [f for f in FIGURES if f in args.figures]
+    sweep.check_executor(args)
     jobs = jobs_of(figures, args.seeds, args)  # every config checked before anything runs
     probe = sweep.probe_configs(args)
     os.makedirs(args.out, exist_ok=True)

@@ -61,15 +61,8 @@ def _main(argv: Sequence[str] | None) -> int:
     run = Run(args.run)
     steps = list(dict.fromkeys(run.select(args.checkpoints)))
     cli.load_tensorflow()
-    from models.linear_probe import probe_run, split_arrays  # noqa: PLC0415 - TF loads now
-
-    # Several heads share the decoded splits and each checkpoint's features.
-    datasets = None
-    if any(probe_store.read_probe_result(args.run, p, s) is None for p in probes for s in steps):
-        datasets = tuple(split_arrays(d) for d in run.splits(args.data_dir))
-    memo: dict = {}
-    for probe in probes:
-        for r in probe_run(args.run, steps, probe, datasets=datasets, memo=memo):
+    for probe, results in run.probe(steps, probes, args.data_dir):
+        for r in results:
             print(f"step {r['step']:5d} [{r['protocol']}, {probe.head} head] final "
                   f"{100 * r['final_test_accuracy']:.2f}% best {100 * r['best_test_accuracy']:.2f}% "
                   f"(epoch {r['best_epoch']}, selected on the test set) {r['seconds']:.0f}s")

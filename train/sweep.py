@@ -1,12 +1,16 @@
-"""Where an experiment's runs execute: local processes (default) or a Ray cluster.
+"""Where an experiment's runs execute: local processes (default), a Ray cluster, or
+this process.
 
-Both executors do the same work per (variant, seed): pretrain the run (resumed if it
+The executors do the same work per (variant, seed): pretrain the run (resumed if it
 was interrupted), then probe each of its checkpoints; what is already done is
 reused, so a rerun continues a sweep where it stopped. They differ in where:
 
 - ``local``: ``--jobs N`` threads, each running ``train.pretrain`` then ``train.probe``
   as child processes that log to the run's ``experiment.log`` (a child dies with its
   parent, so a killed sweep leaves no orphan holding a run folder's lock).
+- ``inline``: every run in this process, one after the other, with the Ray tasks'
+  code: no child process imports TensorFlow again (seconds a run), but a crash of the
+  process stops the sweep.
 - ``ray``: every pretraining and every checkpoint's probe is a Ray task with declared
   CPUs and GPUs (one each where the cluster has GPUs); a probe depends on its
   pretraining.
@@ -36,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -112,9 +117,11 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """Where a sweep's runs execute (read back by :func:`execute`)."""
     parser.add_argument("--jobs", type=cli.positive_int, default=1,
                         help="local executor: runs in parallel processes (default 1)")
-    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+    parser.add_argument("--executor", choices=("local", "ray", "inline"), default="local",
                         help="local: processes on this machine (default); ray: Ray tasks, on "
-                             "the cluster at --address or on a local Ray instance")
+                             "the cluster at --address or on a local Ray instance; inline: "
+                             "every run in this process, one at a time (small sweeps: no "
+                             "process starts TensorFlow again)")
     parser.add_argument("--address", metavar="ADDR",
                         help="ray: the cluster to join (e.g. auto, or HOST:6379); default: "
                              "start a local instance")
@@ -127,6 +134,15 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
                         help="ray: attempts after the first for a failed task (default 2)")
 
 
+def check_executor(args: argparse.Namespace) -> None:
+    """Refuse executor options that cannot work, in one line, before anything runs."""
+    if args.executor == "ray":
+        check_address(args.address)
+    if args.executor == "inline" and args.jobs > 1:
+        raise UserError(f"--jobs {args.jobs}: the inline executor runs one run at a time in "
+                        "this process; leave --jobs out, or use --executor local.")
+
+
 def execute(jobs: Sequence[Job], probe: Probes, args: argparse.Namespace) -> Outcome:
     """Run ``jobs`` on the executor :func:`add_executor_options` chose; print a summary."""
     start = time.perf_counter()
@@ -135,6 +151,9 @@ def execute(jobs: Sequence[Job], probe: Probes, args: argparse.Namespace) -> Out
                           cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task,
                           retries=args.retries)
         what = "tasks"
+    elif args.executor == "inline":
+        outcome = run_inline(jobs, probe, args.data_dir)
+        what = "runs"
     else:
         outcome = run_local(jobs, probe, args.data_dir, args.jobs)
         what = "runs"
@@ -316,6 +335,31 @@ def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str
     return job.folder
 
 
+def _finished_job(outcome: Outcome, n: int, job: Job, probes: list[ProbeConfig],
+                  folder: str | None) -> None:
+    if folder is None:
+        outcome.reused += 1
+        where = f"in the ledger {job.ledger}" if in_ledger(job, probes) else job.folder
+        _progress(outcome, n, f"{job.name} (already done: {where})")
+    else:
+        outcome.done += 1
+        _progress(outcome, n, f"{job.name} -> {folder}")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """``kill PID`` stops the sweep as Ctrl-C does (KeyboardInterrupt: a pretraining
+    saves what it has, the local executor's children are interrupted too)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+@_sigterm_interrupts()
 def run_local(jobs: Sequence[Job], probe: Probes, data_dir: str | None,
               parallel: int) -> Outcome:
     """Every job as pretrain + probe child processes (one probe per head), ``parallel``
@@ -323,23 +367,12 @@ def run_local(jobs: Sequence[Job], probe: Probes, data_dir: str | None,
     outcome = Outcome(total=len(jobs))
     probes = _as_list(probe)
     _STOPPING.clear()
-    # `kill PID` or `kill -INT PID` reach this process only: stop the children too (a
-    # Ctrl-C in a terminal reaches the whole process group, children included).
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     pool = ThreadPoolExecutor(parallel)
     try:
         futures = [pool.submit(_local_job, job, probes, data_dir) for job in jobs]
         for n, (job, future) in enumerate(zip(jobs, futures), start=1):
             try:
-                folder = future.result()
-                if folder is None:
-                    outcome.reused += 1
-                    where = f"in the ledger {job.ledger}" if in_ledger(job, probes) else job.folder
-                    _progress(outcome, n, f"{job.name} (already done: {where})")
-                    continue
-                _progress(outcome, n, f"{job.name} -> {folder}")
-                outcome.done += 1
+                _finished_job(outcome, n, job, probes, future.result())
             except (RuntimeError, UserError, OSError) as err:
                 _progress(outcome, n, job.name, err)
     except KeyboardInterrupt:
@@ -347,8 +380,55 @@ def run_local(jobs: Sequence[Job], probe: Probes, data_dir: str | None,
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    return outcome
+
+
+# ------------------------------------------------------------ in this process
+
+def _inline_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str | None:
+    """:func:`_local_job`'s work in this process: the Ray tasks' pretraining and probe
+    code, run here one after the other."""
+    from models.run import Run  # noqa: PLC0415
+
+    if in_ledger(job, probes):
+        return None
+    _prepare(job)
+    if _finished(job, probes):
+        keep(job, probes)
+        return None
+    _pretrain(job.folder, data_dir)
+    todo = [p for p in probes if not all(_probe_done(job, p, s) for s in job.probe_steps)]
+    if todo:
+        run = Run(job.folder)
+        with _task_log(job.folder):
+            for _ in run.probe(job.probe_steps, todo, splits=_splits(run, data_dir)):
+                pass
+    keep(job, probes)
+    return job.folder
+
+
+@_sigterm_interrupts()
+def run_inline(jobs: Sequence[Job], probe: Probes, data_dir: str | None) -> Outcome:
+    """Every job in this process, one after the other: no child process imports
+    TensorFlow again, so small sweeps (and the tests) start at once. A run that raises
+    is reported by name, its traceback goes to its experiment.log, and the rest go on;
+    a crash of the process itself stops the sweep (the local executor isolates runs)."""
+    import tf_keras  # noqa: PLC0415
+
+    outcome = Outcome(total=len(jobs))
+    probes = _as_list(probe)
+    for n, job in enumerate(jobs, start=1):
+        try:
+            folder = _inline_job(job, probes, data_dir)
+        except Exception as err:  # noqa: BLE001 - reported by name; the sweep goes on
+            if os.path.isdir(job.folder):
+                with open(os.path.join(job.folder, EXPERIMENT_LOG), "a") as log:
+                    traceback.print_exc(file=log)
+            _progress(outcome, n, job.name, err)
+            continue
+        finally:
+            tf_keras.backend.clear_session()  # the run's graphs and models go
+        _finished_job(outcome, n, job, probes, folder)
     return outcome
 
 
@@ -380,10 +460,8 @@ def _use_cpus(cpus: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(min(cpus, 2))
 
 
-def pretrain_task(folder: str, data_dir: str | None, cpus: int) -> int:
-    """Ray task: pretrain (or resume, or find finished) the run in ``folder``."""
-    _use_cpus(cpus)
-    from models.simclr_fit import pretrain  # noqa: PLC0415
+def _pretrain(folder: str, data_dir: str | None) -> int:
+    from models.simclr_fit import pretrain  # noqa: PLC0415 - TensorFlow loads here
 
     config = rundir.read_config(folder)
     if data_dir:
@@ -394,25 +472,39 @@ def pretrain_task(folder: str, data_dir: str | None, cpus: int) -> int:
         return int(pretrain(config, folder, verbose=0)["steps"])
 
 
-_SPLITS: dict[tuple, tuple] = {}  # per worker: decoded (train, test) arrays by data settings
+def pretrain_task(folder: str, data_dir: str | None, cpus: int) -> int:
+    """Ray task: pretrain (or resume, or find finished) the run in ``folder``."""
+    _use_cpus(cpus)
+    return _pretrain(folder, data_dir)
+
+
+_SPLITS: dict[tuple, tuple] = {}  # per process: decoded (train, test) arrays by data settings
+
+
+def _splits(run: Any, data_dir: str | None) -> tuple:
+    """``run``'s decoded (train, test) arrays, decoded once per process and data settings."""
+    from models.linear_probe import split_arrays  # noqa: PLC0415
+
+    data = run.config.data
+    key = (data_dir or data.data_dir, data.classes, data.remap_labels, data.download)
+    if key not in _SPLITS:
+        _SPLITS[key] = tuple(split_arrays(d) for d in run.splits(data_dir))
+    return _SPLITS[key]
 
 
 def probe_task(_pretrained: int, folder: str, step: int, probe: dict[str, Any],
                data_dir: str | None, cpus: int) -> float:
     """Ray task: probe one checkpoint (after its pretraining: ``_pretrained``)."""
     _use_cpus(cpus)
-    from models.linear_probe import probe_run, split_arrays  # noqa: PLC0415
     from models.run import Run  # noqa: PLC0415
 
     run = Run(folder)
-    data = run.config.data
-    key = (data_dir or data.data_dir, data.classes, data.remap_labels, data.download)
     probe_config = ProbeConfig(**{k: tuple(v) if isinstance(v, list) else v
                                   for k, v in probe.items()})
     with _task_log(folder):
-        if key not in _SPLITS and probe_store.read_probe_result(folder, probe_config, step) is None:
-            _SPLITS[key] = tuple(split_arrays(d) for d in run.splits(data_dir))
-        [result] = probe_run(folder, [step], probe_config, datasets=_SPLITS.get(key))
+        splits = (_splits(run, data_dir)
+                  if probe_store.read_probe_result(folder, probe_config, step) is None else None)
+        [(_, [result])] = run.probe([step], [probe_config], splits=splits)
     return float(result["final_test_accuracy"])
 
 

@@ -11,8 +11,8 @@ Three sources, each varied over seeds 0..N-1 while the other two stay at seed 0:
   the run seeded (0, 0).
 
 The (0, 0) run is shared by the three. Every run is pretrained and its last
-checkpoint probed by the local executor of train.experiment (child processes; a
-rerun reuses what is done). DIR/variance.md gives each source's accuracies, sample
+checkpoint probed by train.experiment's executors (--executor, --jobs; a rerun reuses
+what is done). DIR/variance.md gives each source's accuracies, sample
 std with its chi-square 95 % CI and share of the summed variance, and the spread the
 three would give together; DIR/variance.json holds the values.
 """
@@ -102,14 +102,14 @@ def build_parser() -> cli.ArgumentParser:
                         help="study folder (rerun to continue)")
     parser.add_argument("--seeds", type=cli.int_at_least(2), default=5,
                         help="seeds per source, 0..N-1 (default 5)")
-    parser.add_argument("--jobs", type=cli.positive_int, default=1,
-                        help="runs in parallel processes (default 1)")
+    sweep.add_executor_options(parser)
     sweep.add_options(parser)
     return parser
 
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    sweep.check_executor(args)
     configs = run_configs(args.preset, args.seeds, args.overrides)  # every config checked first
     folders = {name: os.path.abspath(os.path.join(args.out, "runs", name)) for name in configs}
     probe = sweep.probe_config(args)
@@ -117,7 +117,7 @@ def _main(argv: Sequence[str] | None) -> int:
                       probe_every=len(checkpoint_steps(config.train)))
             for name, config in configs.items()]
     with files.locked(args.out):
-        outcome = sweep.run_local(jobs, probe, args.data_dir, args.jobs)
+        outcome = sweep.execute(jobs, probe, args)
         if outcome.failed:
             print(sweep.failure_line("train.variance", outcome), file=sys.stderr)
             return 1

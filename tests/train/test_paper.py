@@ -15,7 +15,7 @@ TINY = ["train.steps=2", "train.save_every=2", "train.batch_size=8", "train.hs_b
 
 def _argv(out, data_dir):
     argv = ["--out", str(out), "--seeds", "1", "--probe-epochs", "2", "--data-dir", data_dir,
-            "--device-images", "4", "--device-shots", "10", "--jobs", "2"]
+            "--device-images", "4", "--device-shots", "10", "--executor", "inline"]
     for item in TINY:
         argv += ["--set", item]
     return argv

@@ -157,13 +157,42 @@ def test_the_cli_runs_a_spec_on_ray(local_ray, data_dir, tmp_path, capsys):
     assert "Checkpoints probed: 2, 4." in md
 
 
-def test_the_cli_runs_a_spec_as_local_processes(data_dir, tmp_path, capsys):
+def _numbers(exp, variant):
+    """Everything a run computed: its log rows (losses) and its probe results."""
+    run = exp / "runs" / variant / "seed-0"
+    with open(run / "metrics.csv", newline="") as f:
+        rows = [(r["step"], r["loss"]) for r in csv.DictReader(f)]
+    probes = {name: probe_store.read_probe_result(str(run), ProbeConfig(epochs=2), int(name[5:10]))
+              for name in _probed(exp, variant)}
+    return rows, {k: (v["test_accuracy_per_epoch"], v["train_accuracy_per_epoch"])
+                  for k, v in probes.items()}
+
+
+def test_the_cli_runs_a_spec_as_local_processes_and_inline_alike(data_dir, tmp_path, capsys):
     argv = _cli(tmp_path / "exp", data_dir, "--variants", "classical")
     assert experiment.main(argv) == 0
     assert "1 of 1 runs done" in capsys.readouterr().out
     assert _probed(tmp_path / "exp", "classical") == ["step-00002.json", "step-00004.json"]
     assert rundir.list_checkpoints(str(tmp_path / "exp" / "runs" / "classical" / "seed-0")) == [
         1, 2, 3, 4]
+    # The inline executor runs the same code in this process: the same numbers (to float32
+    # rounding: this process runs TF's deterministic kernels, the child its default ones).
+    inline = _cli(tmp_path / "inline", data_dir, "--variants", "classical", "--executor", "inline")
+    assert experiment.main(inline) == 0
+    assert "1 of 1 runs done" in capsys.readouterr().out
+    (rows, probes), (child_rows, child_probes) = (
+        _numbers(tmp_path / "inline", "classical"), _numbers(tmp_path / "exp", "classical"))
+    assert [r[0] for r in rows] == [r[0] for r in child_rows] == ["1", "2", "3", "4"]
+    assert [float(r[1]) for r in rows] == pytest.approx([float(r[1]) for r in child_rows],
+                                                        rel=1e-5)
+    assert probes == child_probes
+
+
+def test_the_inline_executor_runs_one_run_at_a_time(data_dir, tmp_path, capsys):
+    argv = _cli(tmp_path / "exp", data_dir, "--executor", "inline", "--jobs", "2")
+    assert experiment.main(argv) == 2
+    assert "the inline executor runs one run at a time" in capsys.readouterr().err
+    assert not (tmp_path / "exp").exists()
 
 
 def test_a_ledger_keeps_finished_runs_and_a_fresh_folder_skips_them(data_dir, tmp_path, capsys,
@@ -173,7 +202,7 @@ def test_a_ledger_keeps_finished_runs_and_a_fresh_folder_skips_them(data_dir, tm
     pretrains nothing and reports the same numbers from the ledger."""
     ledger = tmp_path / "ledger"
     argv = _cli(tmp_path / "exp", data_dir, "--variants", "classical", "--ledger", str(ledger),
-                "--head", "adam", "lbfgs")
+                "--head", "adam", "lbfgs", "--executor", "inline")
     assert experiment.main(argv) == 0
     entry = ledger / "classical" / "seed-0"
     assert (entry / "config.json").exists() and (entry / "metrics.csv").exists()
@@ -183,9 +212,10 @@ def test_a_ledger_keeps_finished_runs_and_a_fresh_folder_skips_them(data_dir, tm
     first = (tmp_path / "exp" / "fig5.md").read_text()
     capsys.readouterr()
 
-    def no_children(*args, **kwargs):
+    def no_run(*args, **kwargs):
         raise AssertionError("a run the ledger holds was started again")
-    monkeypatch.setattr(sweep, "_run", no_children)
+    monkeypatch.setattr(sweep, "_run", no_run)
+    monkeypatch.setattr(sweep, "_pretrain", no_run)
     fresh = _cli(tmp_path / "fresh", data_dir, "--variants", "classical", "--ledger", str(ledger),
                  "--head", "adam", "lbfgs")
     assert experiment.main(fresh) == 0
