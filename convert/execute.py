@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any, Callable, Iterator, Sequence
+import weakref
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from qiskit import ClassicalRegister, QuantumCircuit
@@ -225,7 +226,7 @@ def expectation_z(
     if errors.readout_mitigation:
         counts = [getattr(pub.data, MEASURE_REGISTER).get_counts() for pub in result]
         return mitigated_expectation_z(counts, [physical_qubits(c) for c in isa], backend,
-                                       shots, width)
+                                       shots, width, seed)
     out = np.empty((len(circuits), width))
     for i, pub in enumerate(result):
         bits = getattr(pub.data, MEASURE_REGISTER).to_bool_array(order="little")  # (shots, W)
@@ -250,27 +251,62 @@ def physical_qubits(circuit: QuantumCircuit) -> list[int]:
     return list(circuit.layout.final_index_layout(filter_ancillas=True))
 
 
+# Readout calibrations of each backend object, by (shots, seed): (mitigator, calibrated
+# physical qubits). An evaluation calibrates once, not once per job (900 images are 36).
+_CALIBRATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def readout_mitigator(backend: Backend, qubits: Iterable[int], shots: int,
+                      seed: int | None = None) -> Any:
+    """An mthree (M3) mitigator with calibrations of ``qubits`` on ``backend``.
+
+    Calibrated once per backend object, shots and seed: a later call for qubits already
+    calibrated reuses it, one for others calibrates them all again (M3 keeps one calibration per
+    qubit). A fake backend's calibration circuits run on its local simulation
+    (:func:`convert.backends.local_simulator`), seeded with ``seed``; a device's run
+    there as one calibration job.
+    """
+    import mthree  # noqa: PLC0415 - only readout mitigation needs it
+
+    wanted = frozenset(qubits)
+    shots = max(shots, 1000)
+    known = _CALIBRATIONS.setdefault(backend, {})
+    cached = known.get((shots, seed))
+    if cached is not None and wanted <= cached[1]:
+        return cached[0]
+    if cached is not None:
+        wanted |= cached[1]
+    system = backend
+    if isinstance(backend, FakeBackendV2):
+        system = local_simulator(backend, wanted)
+        if seed is not None:
+            system.set_options(seed_simulator=seed)
+    mitigator = mthree.M3Mitigation(system)
+    mitigator.cals_from_system(sorted(wanted), shots=shots)
+    known[(shots, seed)] = (mitigator, wanted)
+    return mitigator
+
+
 def mitigated_expectation_z(counts: Sequence[dict[str, int]], qubits: Sequence[list[int]],
-                            backend: Backend, shots: int, width: int) -> np.ndarray:
+                            backend: Backend, shots: int, width: int,
+                            seed: int | None = None) -> np.ndarray:
     """⟨Z_k⟩ from counts corrected for readout errors by mthree (M3).
 
     M3 calibrates each measured physical qubit on ``backend`` (its balanced
-    calibration circuits) and solves, per circuit, for the quasi-probabilities that
-    the measured counts came from; ⟨Z_k⟩ is their marginal on bit k. Quasi-
-    probabilities may be slightly negative, so a value may leave [-1, 1] by a little;
-    it is clipped.
+    calibration circuits; :func:`readout_mitigator`) and solves, per circuit, for the
+    quasi-probabilities that the measured counts came from; ⟨Z_k⟩ is their marginal on
+    bit k. Quasi-probabilities may be slightly negative, so a value may leave [-1, 1]
+    by a little; it is clipped.
 
     Args:
         counts: per circuit, the ``meas`` register's counts (bit k = logical qubit k).
         qubits: per circuit, the physical qubit of each bit (:func:`physical_qubits`).
-        backend: the backend the counts came from (calibrated here).
-        shots: calibration shots per circuit.
+        backend: the backend the counts came from.
+        shots: calibration shots per circuit (at least 1000).
         width: W.
+        seed: seeds a fake backend's calibration run.
     """
-    import mthree  # noqa: PLC0415 - only readout mitigation needs it
-
-    mitigator = mthree.M3Mitigation(backend)
-    mitigator.cals_from_system(sorted({q for qs in qubits for q in qs}), shots=max(shots, 1000))
+    mitigator = readout_mitigator(backend, {q for qs in qubits for q in qs}, shots, seed)
     out = np.empty((len(counts), width))
     for i, (c, qs) in enumerate(zip(counts, qubits)):
         quasi = mitigator.apply_correction(c, list(qs))

@@ -134,9 +134,8 @@ def test_error_options_are_checked():
 @pytest.mark.slow
 def test_readout_mitigation_brings_z_closer_to_the_exact_values():
     """Basis states: their exact ⟨Z_k⟩ are ±1, and what the device gets wrong is almost
-    all readout (a few X gates); M3 removes most of it (fake_paris, 4000 shots: mean
-    error 0.024 raw, 0.006 mitigated; fake_fez 0.013 → 0.006 and fake_miami 0.019 →
-    0.001 the same way, but their 156-qubit local simulation takes minutes)."""
+    all readout (a few X gates); M3 removes most of it (figures for fake_paris, fake_fez
+    and fake_miami in docs/results/device.md)."""
     import convert.execute as execute
     backend = get_backend("fake_paris")
     circuits = []
@@ -153,3 +152,27 @@ def test_readout_mitigation_brings_z_closer_to_the_exact_values():
     raw_error, mitigated_error = np.abs(raw - exact).mean(), np.abs(mitigated - exact).mean()
     assert raw_error > 0.01  # the device has readout errors to correct
     assert mitigated_error < 0.5 * raw_error
+
+
+def test_an_evaluation_calibrates_its_readout_once_and_reproducibly(monkeypatch):
+    """Every job of an evaluation used to calibrate M3 again (36 calibrations for 900
+    images); now the backend's qubits are calibrated once, seeded on a fake backend, and
+    a job on qubits not yet calibrated calibrates them all."""
+    import mthree
+    import convert.execute as execute
+    calibrated = []
+    cals = mthree.M3Mitigation.cals_from_system
+    monkeypatch.setattr(mthree.M3Mitigation, "cals_from_system",
+                        lambda self, qubits, **kw: calibrated.append(list(qubits))
+                        or cals(self, qubits, **kw))
+    counts = [{"00": 60, "01": 30, "11": 10}]
+    backend = get_backend("fake_paris")
+    first = execute.mitigated_expectation_z(counts, [[0, 1]], backend, 1000, 2, seed=5)
+    again = execute.mitigated_expectation_z(counts, [[1, 0]], backend, 1000, 2, seed=5)
+    assert calibrated == [[0, 1]]  # qubits 0 and 1 again, in another order: no new calibration
+    assert not np.allclose(first, again)  # each bit corrected with its own qubit's errors
+    execute.mitigated_expectation_z(counts, [[1, 2]], backend, 1000, 2, seed=5)
+    assert calibrated == [[0, 1], [0, 1, 2]]
+    fresh = execute.mitigated_expectation_z(counts, [[0, 1]], get_backend("fake_paris"),
+                                            1000, 2, seed=5)
+    assert np.array_equal(fresh, first)  # seeded: another evaluation gets the same values
