@@ -1,14 +1,17 @@
 """A pretraining run killed at any of its write points resumes to the complete record.
 
-Every write of a run (log rows, checkpoints, the final state) is enumerated, and the
-run is interrupted right after each one in turn, and once in the middle of writing a
-checkpoint; the rerun must end with every step's metrics row exactly once, every
-Hilbert–Schmidt row once, every checkpoint present and loadable, and the run done.
+Every write of a run (log rows, checkpoints, the final state) is enumerated. One run's
+folder is copied right after each write: what a process killed there leaves on disk
+(nothing in memory survives a kill, and nothing after the write happened). A run is
+also killed in the middle of writing a checkpoint. A pretraining resumed from each of
+these must end with every step's metrics row exactly once, every Hilbert–Schmidt row
+once, every checkpoint present and loadable, and the run done.
 """
 
 import tfq_ssl  # noqa: F401
 import csv
 import os
+import shutil
 
 import pytest
 
@@ -38,9 +41,10 @@ def _steps(path):
 class _Writes:
     """Counts the run's writes and dies after the ``kill_after``-th (or inside it)."""
 
-    def __init__(self, monkeypatch, kill_after=None, inside_checkpoint=None):
+    def __init__(self, monkeypatch, kill_after=None, inside_checkpoint=None, copy=None):
         self.log = []
         self.kill_after = kill_after
+        self.copy = copy  # (run folder, where to copy it after each write)
         append, state = files.StepCSV.append, rundir.write_state
         save, resume = rundir.save_checkpoint, rundir.save_resume_state
         writes = self
@@ -77,6 +81,9 @@ class _Writes:
 
     def wrote(self, what):
         self.log.append(what)
+        if self.copy is not None:
+            run_dir, into = self.copy
+            shutil.copytree(run_dir, os.path.join(into, str(len(self.log))))
         if self.kill_after is not None and len(self.log) == self.kill_after:
             raise Killed()
 
@@ -98,25 +105,35 @@ def _assert_complete(run_dir):
     assert rundir.list_resume_states(run_dir) == [4]  # a done run keeps only its last
 
 
-def test_the_write_sequence_is_rows_then_checkpoint(tmp_path, monkeypatch):
-    writes = _Writes(monkeypatch)
+@pytest.fixture(scope="module")
+def killed_copies(tmp_path_factory):
+    """One uninterrupted run: its write log, its folder, and the folder's copy after each
+    write (copies/K: killed right after the K-th write)."""
+    root = tmp_path_factory.mktemp("kills")
+    run_dir, copies = str(root / "run"), str(root / "copies")
     config = _config()
-    pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
-    assert writes.log == WRITES
-    _assert_complete(str(tmp_path))
+    with pytest.MonkeyPatch.context() as patch:
+        writes = _Writes(patch, copy=(run_dir, copies))
+        pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
+    return writes.log, run_dir, copies
+
+
+def test_the_write_sequence_is_rows_then_checkpoint(killed_copies):
+    log, run_dir, _ = killed_copies
+    assert log == WRITES
+    _assert_complete(run_dir)
 
 
 @pytest.mark.parametrize("kill_after", range(1, len(WRITES) + 1),
                          ids=lambda k: f"after-{WRITES[k - 1]}")
-def test_kill_after_each_write_resumes_to_the_complete_record(tmp_path, monkeypatch, kill_after):
+def test_kill_after_each_write_resumes_to_the_complete_record(tmp_path, killed_copies,
+                                                               kill_after):
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(os.path.join(killed_copies[2], str(kill_after)), run_dir)
     config = _config()
-    with monkeypatch.context() as patch:
-        _Writes(patch, kill_after=kill_after)
-        with pytest.raises(Killed):
-            pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
-    result = pretrain(config, str(tmp_path), dataset=view_pairs(config), verbose=0)
+    result = pretrain(config, run_dir, dataset=view_pairs(config), verbose=0)
     assert result["done"] and result["steps"] == 4 and result["checkpoints"] == [2, 4]
-    _assert_complete(str(tmp_path))
+    _assert_complete(run_dir)
 
 
 @pytest.mark.parametrize("step", [2, 4])

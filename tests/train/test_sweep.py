@@ -64,21 +64,6 @@ def _run(jobs, **kwargs):
                          retries=kwargs.pop("retries", 2), **kwargs)
 
 
-def test_a_sweep_completes_and_a_rerun_reuses_it(local_ray, data_dir, tmp_path):
-    jobs = _jobs(tmp_path, data_dir)
-    outcome = _run(jobs)
-    assert (outcome.total, outcome.done, outcome.failed) == (6, 6, [])  # 2 × (1 + 2 probes)
-    for job in jobs:
-        assert rundir.read_state(job.folder)["done"]
-        assert rundir.list_checkpoints(job.folder) == [2, 4]
-        for step in (2, 4):
-            result = probe_store.read_probe_result(job.folder, PROBE, step)
-            assert result["step"] == step and len(result["test_accuracy_per_epoch"]) == 3
-        assert _writes_per_probe(job.folder) == ["2", "4"]
-    again = _run(jobs)
-    assert (again.total, again.done, again.reused, again.failed) == (6, 0, 6, [])
-
-
 def test_a_failing_task_is_retried_then_reported_and_the_rest_go_on(local_ray, data_dir,
                                                                     tmp_path):
     good, bad = _jobs(tmp_path, data_dir)
@@ -145,16 +130,28 @@ def _probed(exp, variant):
     return sorted(name for name in os.listdir(folder) if name.endswith(".json"))
 
 
-def test_the_cli_runs_a_spec_on_ray(local_ray, data_dir, tmp_path, capsys):
+def test_a_sweep_on_ray_completes_and_a_rerun_reuses_it(local_ray, data_dir, tmp_path, capsys):
     argv = _cli(tmp_path / "exp", data_dir, "--executor", "ray", "--cpus-per-task", "1",
                 "--variants", "quantum", "classical")
     assert experiment.main(argv) == 0
     out = capsys.readouterr().out
     # 2 runs x (pretraining + probes of checkpoints 2 and 4 of 1..4)
     assert "[6/6] done:" in out and "6 of 6 tasks done" in out
-    assert _probed(tmp_path / "exp", "quantum") == ["step-00002.json", "step-00004.json"]
+    for variant in ("quantum", "classical"):
+        folder = str(tmp_path / "exp" / "runs" / variant / "seed-0")
+        assert rundir.read_state(folder)["done"]
+        assert rundir.list_checkpoints(folder) == [1, 2, 3, 4]
+        assert _probed(tmp_path / "exp", variant) == ["step-00002.json", "step-00004.json"]
+        for step in (2, 4):
+            result = probe_store.read_probe_result(folder, ProbeConfig(epochs=2), step)
+            assert result["step"] == step and len(result["test_accuracy_per_epoch"]) == 2
+        assert _writes_per_probe(folder) == ["2", "4"]  # each probe written once
     md = (tmp_path / "exp" / "fig5.md").read_text()
     assert "Checkpoints probed: 2, 4." in md
+    assert experiment.main(argv) == 0  # a rerun runs nothing
+    rerun = capsys.readouterr().out
+    assert "0 of 6 tasks done in" in rerun and "6 already done" in rerun
+    assert _writes_per_probe(folder) == ["2", "4"]
 
 
 def _numbers(exp, variant):

@@ -38,7 +38,8 @@ def test_the_cli_runs_the_study(tmp_path):
     argv = ["--preset", "smoke", "--out", str(out), "--seeds", "2", "--probe-epochs", "2",
             "--data-dir", data_dir, "--set", "model.width=2", "--set", "model.layers=1",
             "--set", "data.download=false", "--set", "train.steps=2",
-            "--set", "model.engine=statevector", "--executor", "inline"]
+            "--set", "model.engine=statevector", "--set", "model.resnet_depth=10",
+            "--executor", "inline"]
     assert variance.main(argv) == 0
     text = (out / "variance.md").read_text()
     for source in variance.SOURCES.values():
