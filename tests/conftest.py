@@ -29,17 +29,3 @@ def _no_data_dir_from_the_environment(monkeypatch):
     own setting must not steer tests (and their children) to other data."""
     monkeypatch.delenv("TFDS_DATA_DIR", raising=False)
 
-
-
-# The longest files first. make test gives each xdist worker whole files (loadfile) in
-# collection order, and the end-to-end paper test, collected last, used to run alone on
-# one core for its last minutes while the other core had nothing left.
-LONGEST_FIRST = ("tests/train/test_paper.py", "tests/train/test_sweep.py",
-                 "tests/train/test_variance.py", "tests/models/test_pretraining_kills.py")
-
-
-def pytest_collection_modifyitems(items):
-    def rank(item):
-        path = item.nodeid.split("::")[0]
-        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
-    items.sort(key=rank)  # stable: each file's tests stay together and in order
