@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tfq_ssl import probe_store, rundir
-from tfq_ssl.config import CIFAR10_CLASSES, ModelConfig, RunConfig, resolve_classes
+from tfq_ssl.config import CIFAR10_CLASSES, ModelConfig, ProbeConfig, RunConfig, resolve_classes
 from tfq_ssl.errors import ConfigError, CorruptFileError, RunFolderError
 
 # How :meth:`Run.encoder` chooses the engine of the quantum layer.
@@ -176,10 +176,10 @@ class Run:
         kernel, bias = probe_store.read_head_file(path)
         return ProbeHead(path, kernel, bias)
 
-    def probe(self, steps: list[int], probes: list[Any], data_dir: str | None = None,
+    def probe(self, steps: list[int], probes: list[ProbeConfig], data_dir: str | None = None,
               splits: tuple[Any, Any] | None = None
-              ) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
-        """Probe checkpoints ``steps`` with each of ``probes`` (``ProbeConfig``), reusing
+              ) -> Iterator[tuple[ProbeConfig, list[dict[str, Any]]]]:
+        """Probe checkpoints ``steps`` with each of ``probes``, reusing
         stored results. Yields ``(probe, results)`` as each head finishes, one result
         dict per step.
 

@@ -307,15 +307,22 @@ def _finished(job: Job, probes: Sequence[ProbeConfig]) -> bool:
         _probe_done(job, p, s) for p in probes for s in job.probe_steps)
 
 
+def _nothing_to_run(job: Job, probes: Sequence[ProbeConfig]) -> bool:
+    """Whether the ledger holds the run, or its folder holds it finished and probed
+    (then kept: its checkpoints may be dropped); otherwise its folder is prepared."""
+    if in_ledger(job, probes):
+        return True
+    _prepare(job)
+    if _finished(job, probes):
+        keep(job, probes)
+        return True
+    return False
+
+
 def _local_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> str | None:
     """Pretrain and probe one run in child processes, reusing whatever is done; where
-    its results are, or ``None`` when nothing was left to run (the ledger holds the
-    run, or its folder holds it finished and probed)."""
-    if in_ledger(job, probes):
-        return None
-    _prepare(job)
-    if _finished(job, probes):  # nothing to run (its checkpoints may be dropped)
-        keep(job, probes)
+    its results are, or ``None`` when nothing was left to run (:func:`_nothing_to_run`)."""
+    if _nothing_to_run(job, probes):
         return None
     log = os.path.join(job.folder, EXPERIMENT_LOG)
     data = ["--data-dir", data_dir] if data_dir else []
@@ -391,11 +398,7 @@ def _inline_job(job: Job, probes: list[ProbeConfig], data_dir: str | None) -> st
     code, run here one after the other."""
     from models.run import Run  # noqa: PLC0415
 
-    if in_ledger(job, probes):
-        return None
-    _prepare(job)
-    if _finished(job, probes):
-        keep(job, probes)
+    if _nothing_to_run(job, probes):
         return None
     _pretrain(job.folder, data_dir)
     todo = [p for p in probes if not all(_probe_done(job, p, s) for s in job.probe_steps)]
@@ -561,12 +564,7 @@ def run_ray(jobs: Sequence[Job], probe: Probes, data_dir: str | None, *,
     for job in jobs:
         probe_tasks = [(p, s) for p in probes for s in job.probe_steps]
         outcome.total += 1 + len(probe_tasks)
-        if in_ledger(job, probes):
-            outcome.reused += 1 + len(probe_tasks)
-            continue
-        _prepare(job)
-        if _finished(job, probes):
-            keep(job, probes)
+        if _nothing_to_run(job, probes):
             outcome.reused += 1 + len(probe_tasks)
             continue
         pretrained = pretrain_remote.options(name=f"pretrain {job.name}").remote(
