@@ -39,12 +39,12 @@ def _steps(path):
 
 
 class _Writes:
-    """Counts the run's writes and dies after the ``kill_after``-th (or inside it)."""
+    """Counts the run's writes; copies the run folder after each (``copy``: the folder
+    and where to copy it), or dies inside the checkpoint write of ``inside_checkpoint``."""
 
-    def __init__(self, monkeypatch, kill_after=None, inside_checkpoint=None, copy=None):
+    def __init__(self, monkeypatch, inside_checkpoint=None, copy=None):
         self.log = []
-        self.kill_after = kill_after
-        self.copy = copy  # (run folder, where to copy it after each write)
+        self.copy = copy
         append, state = files.StepCSV.append, rundir.write_state
         save, resume = rundir.save_checkpoint, rundir.save_resume_state
         writes = self
@@ -84,8 +84,6 @@ class _Writes:
         if self.copy is not None:
             run_dir, into = self.copy
             shutil.copytree(run_dir, os.path.join(into, str(len(self.log))))
-        if self.kill_after is not None and len(self.log) == self.kill_after:
-            raise Killed()
 
 
 WRITES = ["hilbert_schmidt.csv:0", "metrics.csv:1", "metrics.csv:2", "hilbert_schmidt.csv:2",
