@@ -34,15 +34,13 @@ from train.claims import wilson
 MITIGATED = ("--readout-mitigation", "--dd", "XY4")
 
 
-
-
 def _evaluate(run: str, backend: str, out: str, args: Any, extra: Sequence[str] = ()) -> dict:
     summary = os.path.join(out, "summary.json")
     if not os.path.exists(summary):
         data = ["--data-dir", args.data_dir] if args.data_dir else []
         cli.run_module(["convert.evaluate", "--run", run, "--backend", backend, "--images",
-                 str(args.images), "--shots", str(args.shots), "--seed", str(args.seed),
-                 "--out", out, *extra, *data], os.path.join(args.out, "device_runs.log"))
+                        str(args.images), "--shots", str(args.shots), "--seed", str(args.seed),
+                        "--out", out, *extra, *data], os.path.join(args.out, "device_runs.log"))
     with open(summary) as f:
         return json.load(f)
 
@@ -97,9 +95,9 @@ def fig6(args: Any) -> dict[str, Any]:
     os.makedirs(os.path.dirname(classical_json), exist_ok=True)
     if not os.path.exists(classical_json):
         data = ["--data-dir", args.data_dir] if args.data_dir else []
-        cli.run_module(["train.confusion", "--run", args.classical, "--images", str(args.images),
-                 "--seed", str(args.seed), "--out", classical_json.removesuffix(".json") + ".png",
-                 *data], log)
+        cli.run_module(["train.confusion", "--run", args.classical, "--images",
+                        str(args.images), "--seed", str(args.seed),
+                        "--out", classical_json.removesuffix(".json") + ".png", *data], log)
     with open(classical_json) as f:
         classical = json.load(f)
     result: dict[str, Any] = {"images": args.images, "shots": args.shots,

@@ -95,8 +95,6 @@ def _du(path: str) -> int:
     return total
 
 
-
-
 def device_figure(args, seeds: int) -> None:
     """Fig. 6: pick the best 100-shot quantum and best classical run, evaluate both on
     the same test images (the quantum one on fake_paris, with and without
@@ -117,12 +115,12 @@ def device_figure(args, seeds: int) -> None:
     classical = os.path.join(folder, "classical.png")
     if not os.path.exists(classical.removesuffix(".png") + ".json"):
         cli.run_module(["train.confusion", "--run", best["classical"][0], "--out", classical,
-                 *common], log)
+                        *common], log)
     for sub, extra in (("fake_paris", []), ("fake_paris_recompiled", ["--recompile"])):
         if not os.path.exists(os.path.join(folder, sub, "summary.json")):
-            cli.run_module(["convert.evaluate", "--run", best["quantum_100_shots"][0], "--backend",
-                     "fake_paris", "--shots", str(args.device_shots),
-                     "--out", os.path.join(folder, sub), *extra, *common], log)
+            cli.run_module(["convert.evaluate", "--run", best["quantum_100_shots"][0],
+                            "--backend", "fake_paris", "--shots", str(args.device_shots),
+                            "--out", os.path.join(folder, sub), *extra, *common], log)
 
 
 def _main(argv: Sequence[str] | None) -> int:
