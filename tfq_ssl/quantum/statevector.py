@@ -288,9 +288,9 @@ class StatevectorAutodiff(CircuitEngine):
             cos = tf.cast(tf.gather(cos_all, index), dt)[..., None, None]
             sin = tf.cast(tf.gather(sin_all, index), dt)[..., None, None]
             g = (
-                tf.constant(const, dt)
-                + cos * tf.constant(cos_part, dt)
-                + sin * tf.constant(sin_part, dt)
+                ops.complex_constant(const, dt)
+                + cos * ops.complex_constant(cos_part, dt)
+                + sin * ops.complex_constant(sin_part, dt)
             )
             for _ in range(levels):
                 earlier, later = tf.split(g, 2, axis=1)

@@ -17,6 +17,16 @@ import tensorflow as tf
 
 from tfq_ssl.quantum.circuit_compiler import Gate
 
+def complex_constant(array: np.ndarray, dtype: tf.DType) -> tf.Tensor:
+    """``tf.constant(array, dtype)`` for a complex ``dtype``, the same values, built from
+    the real and imaginary parts: a graph constant of a complex array is serialised one
+    element at a time, a real one in a single copy (the ring's block tables take most of a
+    trace otherwise)."""
+    array = np.asarray(array)
+    return tf.complex(tf.constant(array.real, dtype.real_dtype),
+                      tf.constant(array.imag, dtype.real_dtype))
+
+
 @dataclasses.dataclass
 class Block:
     """A step on the state: a fused unitary, one per-row gate, or a basis permutation."""
