@@ -285,8 +285,10 @@ class StatevectorAutodiff(CircuitEngine):
         matrices = {}
         for members, levels, const, cos_part, sin_part, angle in self._groups:
             index = tf.constant(angle)
-            cos = tf.cast(tf.gather(cos_all, index), dt)[..., None, None]
-            sin = tf.cast(tf.gather(sin_all, index), dt)[..., None, None]
+            # tf.complex, not tf.cast: the same values, and a gradient that takes the
+            # real part without logging a warning in every run.
+            cos, sin = (tf.gather(t, index) for t in (cos_all, sin_all))
+            cos, sin = (tf.complex(t, tf.zeros_like(t))[..., None, None] for t in (cos, sin))
             g = (
                 ops.complex_constant(const, dt)
                 + cos * ops.complex_constant(cos_part, dt)

@@ -2,6 +2,8 @@
 
 import tfq_ssl  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
+import logging
+
 import cirq
 import numpy as np
 import pytest
@@ -252,6 +254,25 @@ def test_float32_gradients_match_float64():
     for g, w in zip(got, want):
         assert g.dtype == tf.float32
         np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-5)
+
+
+def test_gradients_log_no_complex_to_real_cast_warning():
+    """A cast from real to complex has a gradient that casts back and warns ("You are
+    casting an input of type complex64 to an incompatible dtype float32") into every
+    quantum run's log; the engine builds its complex angles with tf.complex instead."""
+    circuit, qubits, xs, ws = representation_case(4, "ring", "plain")
+    inputs, weights = random_values(4, len(ws), batch=2)
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    tf.get_logger().addHandler(handler)
+    try:
+        loss_and_gradients(StatevectorAutodiff(circuit, qubits, xs, ws),
+                           inputs.astype(np.float32), weights.astype(np.float32),
+                           np.ones((2, 4), np.float32))
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [r for r in records if "casting" in r], records
 
 
 # ----------------------------------------------------------------------------------
