@@ -46,8 +46,7 @@ def build_parser() -> cli.ArgumentParser:
                         metavar="FIG", help=f"only these ({', '.join(ALL_FIGURES)})")
     sweep.add_executor_options(parser)
     sweep.add_options(parser)
-    sweep.add_keep_option(parser)
-    parser.set_defaults(keep="last")  # a long sweep's disk: Fig. 6 needs the last only
+    sweep.add_keep_option(parser, default="last")  # a long sweep's disk: Fig. 6 needs the last
     parser.add_argument("--ledger", metavar="DIR",
                         help="a results ledger (docs/results/ledger in a checkout): runs it "
                              "holds are skipped, finished ones are copied there")

@@ -164,12 +164,12 @@ def execute(jobs: Sequence[Job], probe: Probes, args: argparse.Namespace) -> Out
     return outcome
 
 
-def add_keep_option(parser: argparse.ArgumentParser) -> None:
+def add_keep_option(parser: argparse.ArgumentParser, default: str = "all") -> None:
     """``--keep``: the checkpoints a run keeps once its probe results are stored."""
-    parser.add_argument("--keep", choices=KEEP, default="all",
-                        help="checkpoints a run keeps once its probes are stored: all "
-                             "(default), last (what a device evaluation needs) or none "
-                             "(a long sweep's disk: 45 MB a checkpoint)")
+    parser.add_argument("--keep", choices=KEEP, default=default,
+                        help="checkpoints a run keeps once its probes are stored: all, last "
+                             "(what a device evaluation needs) or none (a long sweep's disk: "
+                             f"45 MB a checkpoint); default {default}")
 
 
 def probe_configs(args: argparse.Namespace) -> list[ProbeConfig]:
