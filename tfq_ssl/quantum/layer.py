@@ -108,10 +108,18 @@ class QuantumRepresentation(tf_keras.layers.Layer):
         return {s: float(v) for s, v in zip(self.weight_symbols, values)}
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return self._expectations(inputs)
+
+    # Not converted by AutoGraph: the executors unroll static circuit programs in plain
+    # Python (no control flow on tensors), so converting them only adds tracing time.
+    # (On a method of its own: Keras reads call's signature, which the decorator hides.)
+    @tf.autograph.experimental.do_not_convert
+    def _expectations(self, inputs: tf.Tensor) -> tf.Tensor:
         weights = tf.convert_to_tensor(self.ansatz_weights)
         out = self.executor.expectation_z(tf.cast(inputs, tf.float32), weights)
         return tf.ensure_shape(out, [None, self.width])
 
+    @tf.autograph.experimental.do_not_convert
     def statevectors(self, inputs: tf.Tensor) -> tf.Tensor:
         """Exact output states of the circuit for a batch of angles (no gradient).
 
