@@ -174,6 +174,9 @@ def gaussian_blur(
     return blurred[0]
 
 
+# Not converted by AutoGraph: no control flow on tensors (the random branches are
+# explicit tf.cond), and converting it cost part of every input pipeline's trace.
+@tf.autograph.experimental.do_not_convert
 def augment_image(image: tf.Tensor, config: AugmentConfig, seed: Seed) -> tf.Tensor:
     """One SimCLR view of one image: the whole pipeline, composed here.
 

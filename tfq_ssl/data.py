@@ -225,6 +225,8 @@ def to_float(image: tf.Tensor) -> tf.Tensor:
     return tf.cast(image, tf.float32)
 
 
+# Not converted by AutoGraph: plain tensor arithmetic (see augment_image).
+@tf.autograph.experimental.do_not_convert
 def normalize(image: tf.Tensor) -> tf.Tensor:
     """Per-channel CIFAR-10 standardisation ``(x - mean) / std``.
 
