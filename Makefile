@@ -18,8 +18,9 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-# Two worker processes, each test file on one (its module fixtures are built once).
-XDIST := -n 2 --dist loadfile
+# Two worker processes, each test file on one (its module fixtures are built once),
+# files in collection order: tests/conftest.py collects the longest first.
+XDIST := -n 2 --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)

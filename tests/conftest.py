@@ -16,6 +16,22 @@ SEED = 20211220  # the paper's arXiv date
 
 tf.config.experimental.enable_op_determinism()
 
+# make test hands each of its two workers whole files (--dist loadfile), in collection
+# order (--no-loadscope-reorder: xdist would otherwise put the files with the most tests
+# first, and the end-to-end paper test, four tests long, ran alone at the end). So the
+# longest files are collected first, the rest fill in around them.
+LONGEST_FIRST = ("tests/train/test_paper.py", "tests/train/test_sweep.py",
+                 "tests/models/test_pretraining_kills.py", "tests/train/test_variance.py",
+                 "tests/models/test_simclr_fit.py", "tests/tfq_ssl/test_checkpoints.py",
+                 "tests/models/test_distribute.py", "tests/models/test_pairing.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)  # stable: each file's tests stay together and in order
+
 
 @pytest.fixture(autouse=True)
 def _seed_everything():
