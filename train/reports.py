@@ -95,14 +95,15 @@ def _p(p: float) -> str:
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
 
 
-def comparison_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Markdown of :func:`compare`'s rows."""
+def comparison_lines(rows: Sequence[dict[str, Any]], head: str | None = None) -> list[str]:
+    """Markdown of :func:`compare`'s rows (``head``: named in the title)."""
     if not rows:
         return []
     key = rows[0]["key"]
     where = ("every common checkpoint" if len({r["step"] for r in rows}) > 1
              else "last common checkpoint")
-    lines = ["", f"## Differences between variants ({where}, {key} epoch)", "",
+    named = f"probe head `{head}`, " if head else ""
+    lines = ["", f"## Differences between variants ({named}{where}, {key} epoch)", "",
              "Welch's two-sided t test on the seeds of each variant; *paired* is the mean of "
              "the per-seed differences (seed s of both variants saw the same images in the "
              "same order with the same augmentations, so data order and augmentation noise "
@@ -118,6 +119,51 @@ def comparison_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
         cells.append(f"{pw['seeds_per_arm']} (claimed {100 * pw['claimed_difference']:+.2f} at "
                      f"spread {100 * pw['spread']:.2f})" if pw else "–")
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def gap_change(curves: dict[str, dict[int, dict[str, Any]]], key: str = "final"
+               ) -> list[dict[str, Any]]:
+    """Does a gap grow, stay or close with training? For every pair of variants and every
+    common checkpoint after the first: the mean over seeds of seed s's difference a − b
+    there minus seed s's difference at the first common checkpoint (seeds with all four
+    numbers), with its t-based CI."""
+    names = [n for n, c in curves.items() if c]
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = sorted(set(curves[a]) & set(curves[b]))
+
+            def gaps(step: int) -> dict[int, float]:
+                pa = dict(zip(curves[a][step][key]["seeds"], curves[a][step][key]["values"]))
+                pb = dict(zip(curves[b][step][key]["seeds"], curves[b][step][key]["values"]))
+                return {s: pa[s] - pb[s] for s in pa if s is not None and s in pb}
+
+            first = gaps(common[0]) if common else {}
+            for step in common[1:]:
+                later = gaps(step)
+                seeds = [s for s in first if s in later]
+                if len(seeds) >= 2:
+                    out.append({"a": a, "b": b, "from": common[0], "to": step, "key": key,
+                                "seeds": seeds, **stats.paired([later[s] for s in seeds],
+                                                               [first[s] for s in seeds])})
+    return out
+
+
+def gap_change_lines(rows: Sequence[dict[str, Any]], head: str) -> list[str]:
+    """Markdown of :func:`gap_change`'s rows."""
+    if not rows:
+        return []
+    lines = ["", f"## Does the gap change with training? (probe head `{head}`, "
+             f"{rows[0]['key']} epoch)", "",
+             "Per seed, the difference between the variants at the later checkpoint minus "
+             "the same seed's difference at the first; mean over seeds with its t-based 95 % "
+             "CI. Above zero: the gap grows; below: it closes.", "",
+             "| comparison | batches | change of the gap (points) | 95 % CI | p | seeds |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['a']} − {r['b']} | {r['from']} → {r['to']} | "
+                     f"{100 * r['difference']:+.2f} | {_pct_ci(r)} | {_p(r['p'])} | {r['n']} |")
     return lines
 
 
@@ -296,6 +342,19 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
             comparisons += rows
             lines += comparison_lines(rows)
         lines += checkpoint_lines(curves)
+    if spec.every_checkpoint:
+        extra["gap_change"] = {}
+        for p in probes:
+            by_head = curves if p == probe else {
+                v.name: aggregate([{**r, "seed": s} for s in seeds
+                                   for r in probe_results(run_dir(exp_dir, v, s), p, ledger_root)])
+                for v in spec.variants}
+            if p != probe:
+                rows = compare(by_head, spec.paper, every_checkpoint=True)
+                comparisons += [{**r, "head": p.head} for r in rows]
+                lines += comparison_lines(rows, p.head)
+            extra["gap_change"][p.head] = gap_change(by_head)
+            lines += gap_change_lines(extra["gap_change"][p.head], p.head)
     if spec.kind != "controls":
         lines += _other_heads_lines(spec, exp_dir, seeds, probes[1:], ledger_root)
     lines += ["", f"![{spec_name}]({spec_name}.png)", ""]

@@ -178,7 +178,27 @@ def test_the_longer_spec_compares_its_arms_at_every_checkpoint(tmp_path):
             for step, gain in ((176, 0.0), (352, 0.01), (485, 0.02)):
                 with open(folder / f"step-{step:05d}.json", "w") as f:
                     json.dump(_result(step, base + gain + 0.01 * seed, base + 0.03), f)
-    table = reports.report("longer", str(tmp_path), [0, 1], "cached")
+    # Under a second head the gap grows, by one point per checkpoint for seed 0 and by
+    # two for seed 1: its change from 176 is +1.5 points at 352 and +3.0 at 485.
+    for variant in spec.variants:
+        for seed in (0, 1):
+            folder = tmp_path / "runs" / variant.name / f"seed-{seed}" / "probe" / "cached-lbfgs"
+            os.makedirs(folder)
+            for k, step in enumerate((176, 352, 485)):
+                value = (0.47 + 0.01 * k * (1 + seed) if variant.name == "quantum_485"
+                         else 0.45)
+                with open(folder / f"step-{step:05d}.json", "w") as f:
+                    json.dump(_result(step, value, value), f)
+    table = reports.report("longer", str(tmp_path), [0, 1], "cached", heads=["adam", "lbfgs"])
     assert "(every common checkpoint, final epoch)" in table
     for step in (176, 352, 485):
         assert f"| quantum_485 − classical_485 | {step} | +3.00 |" in table
+    assert "(probe head `lbfgs`, every common checkpoint, final epoch)" in table
+    assert "| quantum_485 − classical_485 | 485 | +5.00 |" in table  # lbfgs: 2 + (2 + 4) / 2
+    gap = table.split("## Does the gap change with training? (probe head `lbfgs`")[1]
+    assert "| quantum_485 − classical_485 | 176 → 352 | +1.50 |" in gap
+    assert "| quantum_485 − classical_485 | 176 → 485 | +3.00 |" in gap
+    adam = table.split("## Does the gap change with training? (probe head `adam`")[1]
+    assert "| quantum_485 − classical_485 | 176 → 485 | +0.00 |" in adam  # a constant gap
+    data = json.loads((tmp_path / "longer.json").read_text())
+    assert data["gap_change"]["lbfgs"][-1]["difference"] == pytest.approx(0.03)
