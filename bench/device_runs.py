@@ -25,7 +25,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from tfq_ssl import cli, files, stats
+from tfq_ssl import cli, files, rundir, stats
 from train.claims import wilson
 
 # Twirling is left to --twirling: on a fake backend it multiplies the simulated circuits
@@ -54,11 +54,29 @@ def _accuracy(correct: float, n: int) -> str:
     return f"{_pct(correct)} [{_pct(low)}, {_pct(high)}]"
 
 
+def _noise_runs(args: Any) -> dict[str, dict[int, str]]:
+    return {variant: {seed: os.path.join(args.exp, "runs", variant, f"seed-{seed}")
+                      for seed in range(args.seeds)} for variant in args.variants}
+
+
+def check(args: Any) -> None:
+    """Every run folder and device named, before anything is written or evaluated (the
+    evaluations run in children, one after the other, for hours)."""
+    from convert.backends import get_backend  # noqa: PLC0415 - Qiskit only past --help
+
+    runs = ([args.quantum, args.classical] if args.study == "fig6" else
+            [run for by_seed in _noise_runs(args).values() for run in by_seed.values()])
+    for run in runs:
+        rundir.read_config(run)
+    for backend in (args.backends if args.study == "fig6" else [args.backend]):
+        if backend.strip().lower().startswith("fake_"):
+            get_backend(backend)  # a real device is only checked when its evaluation runs
+
+
 def noise(args: Any) -> dict[str, Any]:
     rows: dict[str, dict[int, dict]] = {}
-    for variant in args.variants:
-        for seed in range(args.seeds):
-            run = os.path.join(args.exp, "runs", variant, f"seed-{seed}")
+    for variant, by_seed in _noise_runs(args).items():
+        for seed, run in by_seed.items():
             out = os.path.join(args.out, "noise", args.backend, variant, f"seed-{seed}")
             rows.setdefault(variant, {})[seed] = _evaluate(run, args.backend, out, args)
     exact, noisy = args.variants
@@ -130,24 +148,33 @@ def _main(argv: Sequence[str] | None = None) -> int:
                                 description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="study", required=True)
     common = cli.ArgumentParser(add_help=False)
-    common.add_argument("--images", type=cli.positive_int, default=900)
-    common.add_argument("--shots", type=cli.positive_int, default=100)
+    common.add_argument("--images", type=cli.positive_int, default=900,
+                        help="random test images each model is evaluated on (default 900, "
+                             "as the paper)")
+    common.add_argument("--shots", type=cli.positive_int, default=100,
+                        help="shots per image on a device (default 100, as the paper)")
     common.add_argument("--seed", type=int, default=0, help="seed of the image sample")
-    common.add_argument("--data-dir", default=None)
-    common.add_argument("--out", required=True)
+    cli.add_data_dir(common, os.environ, "each run's")
+    common.add_argument("--out", required=True, metavar="DIR",
+                        help="results folder, one subfolder per evaluation (rerun to continue)")
     p = sub.add_parser("noise", parents=[common])
     p.add_argument("--exp", required=True, help="experiment folder holding runs/VARIANT/seed-N")
     p.add_argument("--variants", nargs=2, default=["quantum", "quantum_noise_fez"],
                    metavar=("EXACT", "NOISY"))
-    p.add_argument("--seeds", type=cli.positive_int, default=5)
-    p.add_argument("--backend", default="fake_fez")
+    p.add_argument("--seeds", type=cli.positive_int, default=5,
+                   help="seeds 0..N-1 of both variants, paired (default 5)")
+    p.add_argument("--backend", default="fake_fez", help="the device (default fake_fez)")
     p = sub.add_parser("fig6", parents=[common])
     p.add_argument("--quantum", required=True, help="a probed quantum run folder")
     p.add_argument("--classical", required=True, help="a probed classical run folder")
-    p.add_argument("--backends", nargs="+", default=["fake_paris", "fake_fez", "fake_miami"])
+    p.add_argument("--backends", nargs="+", default=["fake_paris", "fake_fez", "fake_miami"],
+                   help="the devices (default: fake_paris, the paper's; fake_fez, a Heron r2; "
+                        "fake_miami, a Nighthawk)")
     p.add_argument("--twirling", action="store_true",
                    help="twirl the mitigated runs too (about 2.5x their simulation time)")
     args = parser.parse_args(argv)
+    cli.check_out_folder(args.out)
+    check(args)
     os.makedirs(args.out, exist_ok=True)
     result = noise(args) if args.study == "noise" else fig6(args)
     files.atomic_write_json(os.path.join(args.out, f"{args.study}.json"), result)
