@@ -56,6 +56,7 @@ def build_parser() -> cli.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    cli.check_out_folder(args.out)
     spec = SPECS[args.spec]
     seeds = list(range(args.seeds))
     names = [v.name for v in spec.variants]

@@ -124,6 +124,7 @@ def device_figure(args, seeds: int) -> None:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    cli.check_out_folder(args.out)
     figures = [f for f in FIGURES if f in args.figures]
     sweep.check_executor(args)
     jobs = jobs_of(figures, args.seeds, args)  # every config checked before anything runs

@@ -109,6 +109,7 @@ def build_parser() -> cli.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    cli.check_out_folder(args.out)
     sweep.check_executor(args)
     configs = run_configs(args.preset, args.seeds, args.overrides)  # every config checked first
     folders = {name: os.path.abspath(os.path.join(args.out, "runs", name)) for name in configs}

@@ -14,7 +14,7 @@ import pytest
 from bench import probe as bench_probe
 from convert import evaluate
 from tests.helpers import ROOT
-from train import confusion, experiment, pretrain, probe
+from train import confusion, experiment, paper, pretrain, probe, variance
 
 BAD_SETTINGS = {
     "width 0": ["model.width=0"],
@@ -168,6 +168,22 @@ def test_pretrain_out_blocked_by_a_file_is_one_line_before_tensorflow(where, tmp
     assert len(lines) == 1 and lines[0].startswith("train.pretrain: error: --out "), proc.stderr
     assert f"{blocker} is a file, not a folder" in lines[0]
     assert blocker.read_text() == "not a run"
+
+
+@pytest.mark.parametrize("module, argv", [
+    ("experiment", ["--spec", "fig5", "--seeds", "1"]),
+    ("variance", ["--preset", "smoke", "--seeds", "2"]),
+    ("paper", ["--figures", "fig4", "--seeds", "1"]),
+])
+def test_a_sweep_out_blocked_by_a_file_is_one_line(module, argv, tmp_path, capsys):
+    """train.experiment, train.variance and train.paper answered a raw '[Errno 20] Not a
+    directory' for an --out through a file."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not an experiment")
+    main = {"experiment": experiment.main, "variance": variance.main, "paper": paper.main}[module]
+    code = main([*argv, "--out", str(blocker / "exp")])
+    _one_line_error(capsys, code, f"{blocker} is a file, not a folder")
+    assert blocker.read_text() == "not an experiment"
 
 
 def test_pretrain_out_may_be_new_or_an_existing_folder(tmp_path):
