@@ -7,10 +7,14 @@ each test, with deterministic kernels, makes each test's outcome a function of t
 test alone.
 """
 
-import tfq_ssl  # noqa: F401  (TF_USE_LEGACY_KERAS before TF)
 import pytest
-import tensorflow as tf
-import tf_keras
+
+from tfq_ssl import cli  # sets TF_USE_LEGACY_KERAS before TF loads
+
+# TensorFlow loaded as the entry points load it: its known-benign startup lines (CUDA
+# plugin registration, no driver) held back, so a test run's output starts with pytest's.
+tf = cli.load_tensorflow()
+import tf_keras  # noqa: E402  (after TensorFlow, as above)
 
 SEED = 20211220  # the paper's arXiv date
 
