@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tfq_ssl.quantum.circuit_compiler import Gate
 
+
 def complex_constant(array: np.ndarray, dtype: tf.DType) -> tf.Tensor:
     """``tf.constant(array, dtype)`` for a complex ``dtype``, the same values, built from
     the real and imaginary parts: a graph constant of a complex array is serialised one
