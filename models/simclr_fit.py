@@ -152,9 +152,12 @@ def pretrain(
         tf_keras.utils.set_random_seed(config.train.stream_seed)
         # The Hilbert–Schmidt views come from the run's first batch, resumed or not. A
         # pipeline of its own: a second pass over the training pipeline would reshuffle
-        # it, so the run would see other batches than a run without these metrics.
+        # it, so the run would see other batches than a run without these metrics. Only
+        # a quantum run logs them; other runs skip building it (every seed is explicit,
+        # so the training pipeline is the same either way).
+        hs_metrics = config.model.representation == "quantum" and config.train.hs_metrics
         if dataset is None:
-            first = training_data(config)
+            first = training_data(config) if hs_metrics else None
             dataset = training_data(config, skip_batches=start)
         else:
             first, dataset = dataset, dataset.skip(start)
@@ -187,7 +190,8 @@ def pretrain(
         run_callbacks: list[tf_keras.callbacks.Callback] = [
             BatchLogger(os.path.join(run_dir, rundir.METRICS_FILE), writer)]
         layer = quantum_layer(model.encoder)
-        if layer is not None and config.train.hs_metrics:
+        if hs_metrics:
+            assert layer is not None and first is not None
             (view1, view2), _ = next(iter(first))
             n = config.train.hs_batch
             run_callbacks.append(HilbertSchmidtLogger(
