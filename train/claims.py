@@ -104,11 +104,12 @@ def _spec_json(exp_dir: str, fig: str) -> dict[str, Any] | None:
 
 
 def _paired(data: dict[str, Any] | None, a: str, b: str) -> dict[str, Any] | None:
-    """The paired final-epoch difference ``a − b`` at the last common checkpoint."""
+    """The paired final-epoch difference ``a − b`` at the last common checkpoint, under
+    the report's first probe head (the rows of its other heads carry a ``head`` key)."""
     if data is None:
         return None
     rows = [r for r in data["comparisons"] if r["key"] == "final" and "paired" in r
-            and {r["a"], r["b"]} == {a, b}]
+            and "head" not in r and {r["a"], r["b"]} == {a, b}]
     if not rows:
         return None
     row = max(rows, key=lambda r: r["step"])

@@ -210,6 +210,14 @@ def probe_results(folder: str, probe: ProbeConfig,
     return [found[name] for name in sorted(found)]
 
 
+def _curves(spec: Spec, exp_dir: str, seeds: Sequence[int], probe: ProbeConfig,
+            ledger_root: str | None) -> dict[str, dict[int, dict[str, Any]]]:
+    """Each variant's results under ``probe``, aggregated across ``seeds`` per checkpoint."""
+    return {v.name: aggregate([{**r, "seed": s} for s in seeds
+                               for r in probe_results(run_dir(exp_dir, v, s), probe, ledger_root)])
+            for v in spec.variants}
+
+
 def _other_heads_lines(spec: Spec, exp_dir: str, seeds: Sequence[int],
                        probes: Sequence[ProbeConfig], ledger_root: str | None) -> list[str]:
     """Markdown: each further probe head's accuracy per variant at its last checkpoint."""
@@ -217,11 +225,9 @@ def _other_heads_lines(spec: Spec, exp_dir: str, seeds: Sequence[int],
     for probe in probes:
         lines += ["", f"## Probe head `{probe.head}`", "",
                   "| variant | batches | final-epoch accuracy |", "|---|---|---|"]
-        for v in spec.variants:
-            curve = aggregate([{**r, "seed": s} for s in seeds
-                               for r in probe_results(run_dir(exp_dir, v, s), probe, ledger_root)])
+        for name, curve in _curves(spec, exp_dir, seeds, probe, ledger_root).items():
             last = max(curve) if curve else None
-            lines.append(f"| {v.name} | {last or '–'} | "
+            lines.append(f"| {name} | {last or '–'} | "
                          f"{_fmt(curve[last]['final']) if curve else 'not run'} |")
     return lines
 
@@ -276,11 +282,7 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
     probes = [ProbeConfig(protocol=protocol, epochs=probe_epochs, head=h)
               for h in dict.fromkeys(heads)]
     probe = probes[0]
-    curves = {}
-    for v in spec.variants:
-        results = [{**r, "seed": s} for s in seeds
-                   for r in probe_results(run_dir(exp_dir, v, s), probe, ledger_root)]
-        curves[v.name] = aggregate(results)
+    curves = _curves(spec, exp_dir, seeds, probe, ledger_root)
     title = heading(spec, overrides)
     changed = ([f"Settings changed from the presets: {', '.join(f'`{o}`' for o in overrides)}.",
                 ""] if overrides else [])
@@ -345,10 +347,7 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
     if spec.every_checkpoint:
         extra["gap_change"] = {}
         for p in probes:
-            by_head = curves if p == probe else {
-                v.name: aggregate([{**r, "seed": s} for s in seeds
-                                   for r in probe_results(run_dir(exp_dir, v, s), p, ledger_root)])
-                for v in spec.variants}
+            by_head = curves if p == probe else _curves(spec, exp_dir, seeds, p, ledger_root)
             if p != probe:
                 rows = compare(by_head, spec.paper, every_checkpoint=True)
                 comparisons += [{**r, "head": p.head} for r in rows]

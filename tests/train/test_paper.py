@@ -81,3 +81,15 @@ def test_a_bad_option_is_one_line_before_anything_runs(tmp_path, capsys):
     assert paper.main(["--out", str(tmp_path / "p"), "--set", "model.width=3"]) == 2
     assert "would change what the spec's variants are" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_a_claim_reads_the_reports_first_probe_head():
+    """A report compared at every checkpoint also lists its other heads' rows, each with
+    a ``head`` key; a claim must not take one of those for the first head's figure."""
+    def row(difference, **extra):
+        return {"key": "final", "a": "quantum", "b": "classical", "step": 176, **extra,
+                "paired": {"difference": difference, "ci_low": difference - 0.01,
+                           "ci_high": difference + 0.01, "n": 10}}
+    data = {"comparisons": [row(0.09, head="lbfgs"), row(0.03), row(0.05, head="standardized")]}
+    paired = claims._paired(data, "quantum", "classical")
+    assert round(paired["d"], 6) == 3.0 and paired["n"] == 10
