@@ -26,7 +26,7 @@ import sys
 from typing import Any, Sequence
 
 from tfq_ssl import cli, files, rundir, stats
-from train.claims import wilson
+
 
 # Twirling is left to --twirling: on a fake backend it multiplies the simulated circuits
 # (the Sampler's randomizations) and cannot help, the noise model being incoherent
@@ -50,7 +50,7 @@ def _pct(x: float) -> str:
 
 
 def _accuracy(correct: float, n: int) -> str:
-    low, high = wilson(round(correct * n), n)
+    low, high = stats.wilson(round(correct * n), n)
     return f"{_pct(correct)} [{_pct(low)}, {_pct(high)}]"
 
 

@@ -11,6 +11,8 @@ here comes with its 95 % confidence interval, every comparison with a p-value, a
 * :func:`paired`: difference of paired samples (seed ``s`` of both variants saw the
   same data), one-sample t test of the per-seed differences.
 * :func:`std_interval`: the chi-square CI of a sample's standard deviation.
+* :func:`wilson`, :func:`newcombe`: a proportion's Wilson score interval (accuracy on a
+  set of test images) and Newcombe's interval of the difference of two proportions.
 * :func:`seeds_for_power`: seeds per arm for a two-sided two-sample t test to detect
   a difference at a given power, from the noncentral t distribution.
 """
@@ -103,3 +105,18 @@ def seeds_for_power(difference: float, std: float, power: float = 0.8, alpha: fl
         if achieved >= power:
             return n
     return maximum
+
+
+def wilson(correct: int, n: int) -> tuple[float, float]:
+    """The Wilson score 95 % interval of a proportion (scipy's)."""
+    ci = scipy_stats.binomtest(correct, n).proportion_ci(confidence_level=LEVEL, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """Newcombe's hybrid score interval of ``k1/n1 − k2/n2`` (from the two Wilson ones)."""
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson(k1, n1), wilson(k2, n2)
+    d = p1 - p2
+    return (d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+            d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))

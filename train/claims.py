@@ -22,8 +22,6 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scipy import stats as scipy_stats
-
 from tfq_ssl import rundir, stats
 from tfq_ssl import files
 from tfq_ssl.config import ProbeConfig
@@ -31,7 +29,6 @@ from train.reports import logs_folder, probe_results
 from train.specs import SPECS, Variant, run_dir
 
 MARGIN = 2.0  # points: "about equal" means a difference within ±2 points
-LEVEL = 0.95
 
 
 def verdict_difference(ci: tuple[float, float], claimed: float) -> str:
@@ -52,21 +49,6 @@ def verdict_equal(ci: tuple[float, float], margin: float = MARGIN) -> str:
 def verdict_direction(ci: tuple[float, float]) -> str:
     lo, hi = ci
     return "reproduced" if lo > 0 else "contradicted" if hi < 0 else "not established"
-
-
-def wilson(correct: int, n: int) -> tuple[float, float]:
-    """The Wilson score 95 % interval of a proportion (scipy's)."""
-    ci = scipy_stats.binomtest(correct, n).proportion_ci(confidence_level=LEVEL, method="wilson")
-    return float(ci.low), float(ci.high)
-
-
-def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
-    """Newcombe's hybrid score interval of ``k1/n1 − k2/n2`` (from the two Wilson ones)."""
-    p1, p2 = k1 / n1, k2 / n2
-    (l1, u1), (l2, u2) = wilson(k1, n1), wilson(k2, n2)
-    d = p1 - p2
-    return (d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
-            d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
 
 
 def best_runs(exp_dir: str, variants: Mapping[str, Variant], seeds: Sequence[int],
@@ -209,8 +191,8 @@ def fig6_rows(exp_dir: str) -> list[list[str]]:
         with open(path) as f:
             summary = json.load(f)
         kd = round(summary["device_accuracy"] * summary["images"])
-        lo, hi = newcombe(kd, summary["images"], kc, n)
-        wd, wc = wilson(kd, summary["images"]), wilson(kc, n)
+        lo, hi = stats.newcombe(kd, summary["images"], kc, n)
+        wd, wc = stats.wilson(kd, summary["images"]), stats.wilson(kc, n)
         rows.append(["Fig. 6", f"{label}: about the classical model's accuracy (47.00 vs 47.27 %)",
                      f"device {100 * kd / summary['images']:.2f} [{100 * wd[0]:.1f}, "
                      f"{100 * wd[1]:.1f}], classical {100 * kc / n:.2f} [{100 * wc[0]:.1f}, "

@@ -81,3 +81,12 @@ def test_welch_without_spread_is_exact():
     assert w["difference"] == pytest.approx(0.1) and w["p"] == 0.0
     assert (w["ci_low"], w["ci_high"]) == pytest.approx((0.1, 0.1))
     assert stats.welch([0.5, 0.5], [0.5, 0.5])["p"] == 1.0
+
+
+def test_wilson_and_newcombe_intervals_match_their_published_values():
+    # Newcombe (1998), Statistics in Medicine 17, Table II: 81/263 → [0.2553, 0.3662].
+    low, high = stats.wilson(81, 263)
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+    # Newcombe (1998), Stat Med 17, 873, Table II, example (a): 56/70 − 48/80 → [0.0524, 0.3339].
+    low, high = stats.newcombe(56, 70, 48, 80)
+    assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
