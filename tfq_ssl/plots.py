@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -13,12 +15,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _wrap(title: str, fig: plt.Figure, fontsize: float = 12) -> str:
+    """A title broken into lines that fit the figure's width: matplotlib does not wrap,
+    and a spec's heading is longer than a figure is wide (it was cut at both ends)."""
+    width = max(20, int(fig.get_figwidth() * 72 / (0.6 * fontsize)))  # ~0.6 em a character
+    return "\n".join(textwrap.fill(line, width) for line in title.split("\n"))
+
+
 def _finish_axes(fig: plt.Figure, ax: plt.Axes, path: str, xlabel: str, ylabel: str,
                  title: str) -> None:
     """Labels, legend and grid of a single-axes figure; save it as PNG and close it."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(_wrap(title, fig))
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -110,7 +119,7 @@ def plot_controls(heads: Mapping[str, Mapping[str, dict]], path: str, title: str
         ax.set_title(f"{head} head")
         ax.grid(alpha=0.3, axis="y")
     axes[0][0].set_ylabel("linear-probe test accuracy (%), final epoch")
-    fig.suptitle(title + "\n(dots: seeds; black: mean and 95 % CI)", fontsize=9)
+    fig.suptitle(_wrap(title + "\n(dots: seeds; black: mean and 95 % CI)", fig, 9), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -130,7 +139,7 @@ def plot_training_panels(
         ax.set_title(name)
         ax.set_xlabel("batches")
         ax.grid(alpha=0.3)
-    fig.suptitle(title)
+    fig.suptitle(_wrap(title, fig))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -151,7 +160,7 @@ def plot_confusion_matrix(
     ax.set_yticks(range(len(class_names)), class_names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title)
+    ax.set_title(_wrap(title, fig))
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
