@@ -15,7 +15,7 @@ TINY = ["train.steps=2", "train.save_every=2", "train.batch_size=8", "train.hs_b
 
 def _argv(out, data_dir):
     argv = ["--out", str(out), "--seeds", "1", "--probe-epochs", "2", "--data-dir", data_dir,
-            "--device-images", "4", "--device-shots", "10", "--executor", "inline"]
+            "--device-images", "2", "--device-shots", "10", "--executor", "inline"]
     for item in TINY:
         argv += ["--set", item]
     return argv
@@ -44,7 +44,7 @@ def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     timing = json.loads((out / "paper_time.json").read_text())
     assert set(timing) == {"fig4", "fig5", "fig10", "fig8", "fig7", "wide", "fig6"}
     summary = json.loads((out / "fig6" / "fake_paris" / "summary.json").read_text())
-    assert summary["images"] == 4 and summary["backend"] == "fake_paris"
+    assert summary["images"] == 2 and summary["backend"] == "fake_paris"
     assert "18 of 18" not in text  # the figures ran one by one
     # A rerun computes nothing and writes the same table.
     assert paper.main(_argv(out, data_dir)) == 0
