@@ -19,7 +19,7 @@ from tfq_ssl import probe_store
 from tfq_ssl import files
 from tfq_ssl.config import ProbeConfig
 from train import controls
-from train.specs import SPECS, Spec, run_config, run_dir
+from train.specs import SPECS, Spec, Variant, run_config, run_dir
 
 
 def mean_std(values: Sequence[float]) -> dict[str, Any]:
@@ -53,15 +53,33 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[int, dict[str, dict[str
             for step, rs in sorted(by_step.items()) if len(rs) == counts}
 
 
+def width_pairs(spec: Spec) -> list[tuple[str, str]]:
+    """The comparisons a width figure makes: each width's first family against the
+    others at that width (Fig. 8, wide); with one family, each width against the widest
+    (Fig. 7: does W behave like W = 512?)."""
+    families = list(dict.fromkeys(v.family for v in spec.variants))
+    if len(families) == 1:
+        widest = max(spec.variants, key=lambda v: v.width)
+        return [(v.name, widest.name) for v in spec.variants if v is not widest]
+    by_width: dict[int, list[Variant]] = {}
+    for v in spec.variants:
+        by_width.setdefault(v.width, []).append(v)
+    return [(first.name, other.name) for _, group in sorted(by_width.items())
+            for first in group[:1] for other in group[1:]]
+
+
 def compare(curves: dict[str, dict[int, dict[str, Any]]], paper: dict[str, tuple[float, float]],
-            key: str = "final", every_checkpoint: bool = False) -> list[dict[str, Any]]:
-    """Every pair of variants at their last common checkpoint (or at each, with
-    ``every_checkpoint``): Welch's test, the paired per-seed difference (seeds both
-    have) and the seeds the paper's claimed difference would need at 80 % power given
-    the spread measured here."""
+            key: str = "final", every_checkpoint: bool = False,
+            only: Sequence[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Every pair of variants (or the pairs ``only`` names, in that order) at their last
+    common checkpoint (or at each, with ``every_checkpoint``): Welch's test, the paired
+    per-seed difference (seeds both have) and the seeds the paper's claimed difference
+    would need at 80 % power given the spread measured here."""
     names = [n for n, c in curves.items() if c]
     out = []
-    pairs = [(a, b, step) for i, a in enumerate(names) for b in names[i + 1:]
+    candidates = (only if only is not None else
+                  [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
+    pairs = [(a, b, step) for a, b in candidates if curves.get(a) and curves.get(b)
              for common in [sorted(set(curves[a]) & set(curves[b]))] if common
              for step in (common if every_checkpoint else common[-1:])]
     for a, b, step in pairs:
@@ -249,6 +267,8 @@ def _csv_series(folders: Sequence[str], filename: str, column: str) -> tuple[lis
     for folder in folders:
         with open(os.path.join(folder, filename), newline="") as f:
             series.append({int(r["step"]): float(r[column]) for r in csv.DictReader(f)})
+    if not series:  # no run of the figure has finished yet
+        return [], [], []
     steps = sorted(set.intersection(*(set(s) for s in series)))
     values = np.array([[s[k] for k in steps] for s in series])
     return steps, values.mean(axis=0).tolist(), values.std(axis=0, ddof=1 if len(series) > 1 else 0).tolist()
@@ -305,12 +325,17 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         lines.append(f"| {v.name} | {last} | {_fmt(by_step[last]['final'])} | "
                      f"{_fmt(by_step[last]['best'])} | {paper_txt} |")
     png = os.path.join(exp_dir, f"{spec_name}.png")
+    comparisons: list[dict[str, Any]] = []
     if spec.kind == "width":
         rows: dict[str, dict[int, dict]] = {}
         for v in spec.variants:
             if curves[v.name]:
                 rows.setdefault(v.family, {})[v.width] = curves[v.name][max(curves[v.name])]
         plots.plot_width_ablation(rows, png, title)
+        for key in ("final", "best"):
+            found = compare(curves, spec.paper, key=key, only=width_pairs(spec))
+            comparisons += found
+            lines += comparison_lines(found)
     elif spec.kind == "training":
         folders = [f for s in seeds
                    if (f := logs_folder(run_dir(exp_dir, spec.variants[0], s), ledger_root))]
@@ -325,7 +350,6 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         plots.plot_accuracy_curves(curves, png, title, paper=spec.paper)
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_best.png"),
                                    title, key="best", paper=spec.paper)
-    comparisons = []
     extra: dict[str, Any] = {}
     if spec.kind == "controls":
         results = {p.head: {v.name: {s: {int(r["step"]): r

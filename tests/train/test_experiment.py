@@ -202,3 +202,34 @@ def test_the_longer_spec_compares_its_arms_at_every_checkpoint(tmp_path):
     assert "| quantum_485 − classical_485 | 176 → 485 | +0.00 |" in adam  # a constant gap
     data = json.loads((tmp_path / "longer.json").read_text())
     assert data["gap_change"]["lbfgs"][-1]["difference"] == pytest.approx(0.03)
+
+
+def test_width_reports_pair_each_width_as_their_claims_need(tmp_path):
+    """Fig. 8 and wide compare the families at each width, Fig. 7 every width with
+    W = 512, paired by seed; the claims table reads these rows (it said "no interval"
+    for every width when a width report compared nothing)."""
+    assert reports.width_pairs(specs.SPECS["fig8"]) == [
+        ("quantum_W2", "classical_W2"), ("quantum_W4", "classical_W4"),
+        ("quantum_W6", "classical_W6"), ("quantum", "classical")]
+    assert reports.width_pairs(specs.SPECS["fig7"]) == [
+        ("classical_W2", "classical_W512"), ("classical_W4", "classical_W512"),
+        ("classical", "classical_W512"), ("classical_W16", "classical_W512")]
+    spec = specs.SPECS["fig8"]
+    for variant in spec.variants:
+        for seed in (0, 1, 2):
+            folder = tmp_path / "runs" / variant.name / f"seed-{seed}" / "probe" / "cached"
+            os.makedirs(folder)
+            value = 0.3 + 0.01 * variant.width + (0.02 * seed if variant.family == "quantum"
+                                                  else 0.0)
+            with open(folder / "step-00176.json", "w") as f:
+                json.dump(_result(176, value, value), f)
+    table = reports.report("fig8", str(tmp_path), [0, 1, 2], "cached")
+    # quantum − classical at each width: +0, +2, +4 points over seeds 0-2, mean +2
+    for w in (2, 4, 6):
+        assert f"| quantum_W{w} − classical_W{w} | 176 | +2.00 |" in table
+    assert "| quantum − classical | 176 | +2.00 |" in table
+    assert "quantum_W2 − classical_W4" not in table
+    rows = json.loads((tmp_path / "fig8.json").read_text())["comparisons"]
+    assert {(r["a"], r["b"], r["key"]) for r in rows} == {
+        (a, b, key) for a, b in reports.width_pairs(spec) for key in ("final", "best")}
+    assert all(r["paired"]["n"] == 3 for r in rows)
