@@ -233,3 +233,10 @@ def test_width_reports_pair_each_width_as_their_claims_need(tmp_path):
     assert {(r["a"], r["b"], r["key"]) for r in rows} == {
         (a, b, key) for a, b in reports.width_pairs(spec) for key in ("final", "best")}
     assert all(r["paired"]["n"] == 3 for r in rows)
+
+
+def test_a_training_report_with_no_runs_yet_is_written(tmp_path):
+    """train.paper --report-only before Fig. 4 has a run: a table, not a traceback."""
+    table = reports.report("fig4", str(tmp_path), [0, 1], "cached")
+    assert "| quantum_2class | – | not run | not run | – |" in table
+    assert (tmp_path / "fig4.png").exists()
