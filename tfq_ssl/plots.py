@@ -4,9 +4,8 @@ and confusion matrices (Fig. 6)."""
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
-
 import textwrap
+from typing import Mapping, Sequence
 
 import matplotlib
 
