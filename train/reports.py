@@ -325,17 +325,12 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         lines.append(f"| {v.name} | {last} | {_fmt(by_step[last]['final'])} | "
                      f"{_fmt(by_step[last]['best'])} | {paper_txt} |")
     png = os.path.join(exp_dir, f"{spec_name}.png")
-    comparisons: list[dict[str, Any]] = []
     if spec.kind == "width":
         rows: dict[str, dict[int, dict]] = {}
         for v in spec.variants:
             if curves[v.name]:
                 rows.setdefault(v.family, {})[v.width] = curves[v.name][max(curves[v.name])]
         plots.plot_width_ablation(rows, png, title)
-        for key in ("final", "best"):
-            found = compare(curves, spec.paper, key=key, only=width_pairs(spec))
-            comparisons += found
-            lines += comparison_lines(found)
     elif spec.kind == "training":
         folders = [f for s in seeds
                    if (f := logs_folder(run_dir(exp_dir, spec.variants[0], s), ledger_root))]
@@ -350,6 +345,7 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         plots.plot_accuracy_curves(curves, png, title, paper=spec.paper)
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_best.png"),
                                    title, key="best", paper=spec.paper)
+    comparisons: list[dict[str, Any]] = []
     extra: dict[str, Any] = {}
     if spec.kind == "controls":
         results = {p.head: {v.name: {s: {int(r["step"]): r
@@ -362,12 +358,15 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
                                                              [v.name for v in spec.variants])
         lines += section
         plots.plot_controls(extra["controls"], png, title)
-    if spec.kind in ("curves", "controls"):
+    if spec.kind in ("curves", "controls", "width"):
+        only = width_pairs(spec) if spec.kind == "width" else None
         for key in ("final", "best"):
-            rows = compare(curves, spec.paper, key=key, every_checkpoint=spec.every_checkpoint)
+            rows = compare(curves, spec.paper, key=key, every_checkpoint=spec.every_checkpoint,
+                           only=only)
             comparisons += rows
             lines += comparison_lines(rows)
-        lines += checkpoint_lines(curves)
+        if spec.kind != "width":
+            lines += checkpoint_lines(curves)
     if spec.every_checkpoint:
         extra["gap_change"] = {}
         for p in probes:
