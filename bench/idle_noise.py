@@ -27,6 +27,9 @@ from convert.backends import get_backend
 from convert.qiskit_circuits import representation_qiskit_circuit
 from convert.transpile import transpile_for
 from tfq_ssl import cli, stats
+from tfq_ssl.quantum.circuits import representation_circuit
+
+WIDTH, LAYERS = 8, 2  # Fig. 5's ring
 
 ARMS = (("plain", False, {}), ("idle", True, {}), ("XY4", False, {"dd": "XY4"}),
         ("M3", False, {"readout_mitigation": True}),
@@ -65,8 +68,10 @@ def _main(argv: list[str] | None = None) -> int:
         parser.error(f"--backend must be a fake backend (fake_*), got {args.backend!r}.")
     backend = get_backend(args.backend)
     rng = np.random.default_rng(args.seed)
-    circuits = [representation_qiskit_circuit(8, 2, "ring", rng.uniform(0, np.pi, 8),
-                                              rng.uniform(0, 2 * np.pi, 32))
+    n_weights = len(representation_circuit(WIDTH, LAYERS, "ring")[3])
+    circuits = [representation_qiskit_circuit(WIDTH, LAYERS, "ring",
+                                              rng.uniform(0, np.pi, WIDTH),
+                                              rng.uniform(0, 2 * np.pi, n_weights))
                 for _ in range(args.circuits)]
     exact = np.stack([execute.exact_expectation_z(c) for c in circuits])
     isa = [transpile_for(c, backend, 3, seed=args.seed) for c in circuits]
