@@ -206,11 +206,15 @@ def checkpoint_lines(curves: dict[str, dict[int, dict[str, Any]]]) -> list[str]:
 
 
 def _sources(folder: str, ledger_root: str | None) -> list[str]:
-    """A run folder ``.../runs/<variant>/seed-<s>`` and its ledger entry, if any."""
+    """A run folder ``.../runs/<variant>/seed-<s>`` and its ledger entry, if any; the
+    entry first once it is complete (its config is written last). The ledger is the
+    record: a folder trained again on another machine holds another model of the same
+    seed (floating point differs between CPUs), and must not replace the ledger's figures."""
     if ledger_root is None:
         return [folder]
     variant, seed = os.path.normpath(folder).split(os.sep)[-2:]
-    return [folder, os.path.join(ledger_root, variant, seed)]
+    entry = os.path.join(ledger_root, variant, seed)
+    return [entry, folder] if os.path.exists(rundir.config_path(entry)) else [folder, entry]
 
 
 def probe_results(folder: str, probe: ProbeConfig,
