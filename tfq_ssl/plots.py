@@ -164,3 +164,45 @@ def plot_confusion_matrix(
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_device_accuracy(models: Mapping[str, dict], class_names: Sequence[str],
+                         paper: Mapping[str, float], path: str, title: str) -> None:
+    """Fig. 6 beside the paper's: each model's accuracy with its 95 % interval (the
+    paper's figure as a cross), and its accuracy per true class.
+
+    Args:
+        models: ``{name: {"accuracy", "low", "high", "per_class": [...]}}``, fractions.
+        class_names: the classes, in the order of ``per_class``.
+        paper: ``{name: accuracy}`` (fractions) for the models the paper reports.
+        path: PNG path.
+        title: figure title.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2),
+                                      gridspec_kw={"width_ratios": [1, 2]})
+    names = list(models)
+    for i, name in enumerate(names):
+        m = models[name]
+        error = [[100 * (m["accuracy"] - m["low"])], [100 * (m["high"] - m["accuracy"])]]
+        left.errorbar([i], [100 * m["accuracy"]], yerr=error, fmt="o", color=f"C{i}", capsize=4)
+        if name in paper:
+            left.scatter([i], [100 * paper[name]], marker="x", color="k", zorder=3,
+                         label="the paper" if i == min(j for j, n in enumerate(names)
+                                                       if n in paper) else None)
+    left.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
+    left.set_ylabel("test accuracy (%) [95 % Wilson]")
+    left.grid(alpha=0.3, axis="y")
+    if paper:
+        left.legend(fontsize=8)
+    width = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        right.bar(np.arange(len(class_names)) + (i - (len(names) - 1) / 2) * width,
+                  100 * np.asarray(models[name]["per_class"]), width, label=name, color=f"C{i}")
+    right.set_xticks(range(len(class_names)), class_names)
+    right.set_ylabel("accuracy per true class (%)")
+    right.grid(alpha=0.3, axis="y")
+    right.legend(fontsize=8)
+    fig.suptitle(_wrap(title, fig, 10), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

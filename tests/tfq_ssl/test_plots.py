@@ -10,6 +10,7 @@ TITLE = ("Longer pretraining: Fig. 5's arms at 5 epochs (W=8, L=2, 5 classes, 48
 STAT = {"mean": 0.45, "std": 0.01, "n": 3, "ci_low": 0.44, "ci_high": 0.46}
 CURVES = {"quantum": {1: {"final": STAT, "best": STAT}, 2: {"final": STAT, "best": STAT}}}
 CONTROLS = {"adam": {"quantum": {"values": {0: 0.45, 1: 0.46}, "accuracy": STAT}}}
+DEVICE = {"classical": {"accuracy": 0.47, "low": 0.44, "high": 0.50, "per_class": [0.6] * 5}}
 PANELS = {"loss": ([0, 1], [5.0, 4.0], [0.1, 0.1]), "D_HS": ([0, 1], [0.1, 0.2], [0.0, 0.0])}
 
 
@@ -29,7 +30,9 @@ def figures(monkeypatch):
     lambda path: plots.plot_controls(CONTROLS, path, TITLE),
     lambda path: plots.plot_training_panels(PANELS, path, TITLE),
     lambda path: plots.plot_confusion_matrix(np.eye(5, dtype=int), list("abcde"), path, TITLE),
-], ids=["curves", "width", "controls", "panels", "confusion"])
+    lambda path: plots.plot_device_accuracy(DEVICE, list("abcde"), {"classical": 0.4727}, path,
+                                            TITLE),
+], ids=["curves", "width", "controls", "panels", "confusion", "device"])
 def test_a_long_title_is_wrapped_inside_the_figure(draw, figures, tmp_path):
     draw(str(tmp_path / "figure.png"))
     [fig] = figures

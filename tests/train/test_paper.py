@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -13,8 +14,8 @@ TINY = ["train.steps=2", "train.save_every=2", "train.batch_size=8", "train.hs_b
         "model.resnet_depth=10", "data.download=false"]
 
 
-def _argv(out, data_dir):
-    argv = ["--out", str(out), "--seeds", "1", "--probe-epochs", "2", "--data-dir", data_dir,
+def _argv(out, data_dir, ledger):
+    argv = ["--out", str(out), "--ledger", str(ledger), "--seeds", "1", "--probe-epochs", "2", "--data-dir", data_dir,
             "--device-images", "2", "--device-shots", "10", "--executor", "inline"]
     for item in TINY:
         argv += ["--set", item]
@@ -24,8 +25,8 @@ def _argv(out, data_dir):
 @pytest.mark.slow
 def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     data_dir = write_cifar10(str(tmp_path / "tfds"), n_train=80, n_test=40, classes=5)
-    out = tmp_path / "paper"
-    assert paper.main(_argv(out, data_dir)) == 0
+    out, ledger = tmp_path / "paper", tmp_path / "ledger"
+    assert paper.main(_argv(out, data_dir, ledger)) == 0
     text = capsys.readouterr().out
     table = (out / "claims.md").read_text()
     for fig in ("Fig. 4", "Fig. 5", "Fig. 6", "Fig. 7", "Fig. 8", "Fig. 10", "wide"):
@@ -47,11 +48,33 @@ def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     assert summary["images"] == 2 and summary["backend"] == "fake_paris"
     assert "18 of 18" not in text  # the figures ran one by one
     # A rerun computes nothing and writes the same table.
-    assert paper.main(_argv(out, data_dir)) == 0
+    assert paper.main(_argv(out, data_dir, ledger)) == 0
     rerun = capsys.readouterr().out
     done = [line for line in rerun.splitlines() if "runs done" in line]
     assert len(done) == 6 and all(line.startswith("0 of ") for line in done), done
     assert (out / "claims.md").read_text().split("## Time")[0] == table.split("## Time")[0]
+    report = (out / "fig6.md").read_text()
+    assert "| quantum, fake_paris, recompiled | " in report and "## Recompilation" in report
+    assert (out / "fig6.png").stat().st_size > 1000
+
+    # A fresh machine: only the ledger holds the classical model Fig. 6 chose. Its
+    # checkpoint is trained again and the report gives both probe figures. The ledger's
+    # figure is altered here to stand for a run made on another CPU (another model).
+    run = out / "runs" / "classical" / "seed-0"
+    [result] = (ledger / "classical" / "seed-0" / "probe").glob("*/step-00002.json")
+    own = json.loads(result.read_text())["final_test_accuracy"]
+    result.write_text(json.dumps({**json.loads(result.read_text()), "final_test_accuracy": 0.99}))
+    shutil.rmtree(run)
+    for name in ("classical.json", "classical.png", "chosen.json"):
+        (out / "fig6" / name).unlink()
+    assert paper.main(_argv(out, data_dir, ledger)) == 0
+    assert rundir.list_checkpoints(str(run)) == [2]
+    chosen = json.loads((out / "fig6" / "chosen.json").read_text())["classical"]
+    assert chosen["trained_again"] and chosen["ledger_probe_accuracy"] == 0.99
+    assert chosen["probe_accuracy"] == own  # this CPU: the same model as the first time
+    assert "trained again here" in (out / "fig6.md").read_text()
+    # The ledger stays the record of Fig. 5: its figure, not the retrained folder's.
+    assert "| classical | 2 | 99.00" in (out / "fig5.md").read_text()
 
 
 def test_verdicts_follow_the_rules_of_the_claims_table():
