@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from tfq_ssl import cli, files, probe_store, rundir
 from train import claims, ledger, sweep
-from train.reports import report
+from train.reports import logs_folder, report
 from train.specs import SPECS, check_identity, run_config, run_dir
 
 # The figures in the order they run, with their seeds: cheap and shared runs first.
@@ -82,6 +82,23 @@ def jobs_of(figures: Sequence[str], seeds: int | None, args) -> dict[str, list[s
                 seen[folder] = job
                 out[fig].append(job)
     return out
+
+
+def _cost(jobs: Sequence[sweep.Job], probes: Sequence, ledger_root: str | None
+          ) -> dict[str, float]:
+    """Seconds the jobs' runs spent pretraining and probing, from their records (run
+    folder or ledger entry), however many invocations or machines computed them."""
+    pretrain = probing = 0.0
+    for job in jobs:
+        source = logs_folder(job.folder, ledger_root)
+        if source is None:
+            continue
+        pretrain += rundir.read_state(source).get("seconds", 0.0)
+        for p in probes:
+            for step in job.probe_steps:
+                result = probe_store.read_probe_result(source, p, step)
+                probing += result.get("seconds", 0.0) if result else 0.0
+    return {"pretrain_seconds": round(pretrain, 1), "probe_seconds": round(probing, 1)}
 
 
 def _du(path: str) -> int:
@@ -160,6 +177,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
                 entry["runs"] = entry["runs"] + outcome.done
                 entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0), _du(args.out))
+                entry.update(_cost(jobs[fig], probe, args.ledger))
                 files.atomic_write_json(timing_path, timing)
             report(fig, args.out, range(seeds_max), args.protocol, args.probe_epochs,
                    [p.head for p in probe], args.ledger, args.overrides)

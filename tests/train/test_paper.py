@@ -44,6 +44,11 @@ def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     assert rundir.list_checkpoints(run) == [2] and rundir.list_resume_states(run) == []
     timing = json.loads((out / "paper_time.json").read_text())
     assert set(timing) == {"fig4", "fig5", "fig10", "fig8", "fig7", "wide", "fig6"}
+    # What each figure's runs took by their records: fig5's three runs, pretrained and probed.
+    states = [json.loads((out / "runs" / v / "seed-0" / "state.json").read_text())["seconds"]
+              for v in ("quantum", "quantum_100_shots", "classical")]
+    assert timing["fig5"]["pretrain_seconds"] == pytest.approx(sum(states), abs=0.2)
+    assert timing["fig5"]["probe_seconds"] > 0 and "| pretraining h |" in table
     summary = json.loads((out / "fig6" / "fake_paris" / "summary.json").read_text())
     assert summary["images"] == 2 and summary["backend"] == "fake_paris"
     assert "18 of 18" not in text  # the figures ran one by one
