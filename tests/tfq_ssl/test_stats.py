@@ -90,3 +90,25 @@ def test_wilson_and_newcombe_intervals_match_their_published_values():
     # Newcombe (1998), Stat Med 17, 873, Table II, example (a): 56/70 − 48/80 → [0.0524, 0.3339].
     low, high = stats.newcombe(56, 70, 48, 80)
     assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
+
+
+def _pairs(both, only_first, only_second, neither):
+    first = [1] * both + [1] * only_first + [0] * only_second + [0] * neither
+    second = [1] * both + [0] * only_first + [1] * only_second + [0] * neither
+    return first, second
+
+
+def test_paired_newcombe_matches_its_published_value_and_narrows_with_agreement():
+    # Fagerland, Lydersen & Laake, "Statistical Analysis of Contingency Tables", ch. 8:
+    # Cavo et al. (2012), the paired table [[59, 6], [16, 80]]: the Newcombe
+    # square-and-add interval is -0.0621 (-0.1186 to -0.0046).
+    low, high = stats.newcombe_paired(*_pairs(59, 6, 16, 80))
+    assert (round(low, 4), round(high, 4)) == (-0.1186, -0.0046)
+    # The same margins unpaired would be wider, and would include zero.
+    wide = stats.newcombe(65, 161, 75, 161)
+    assert wide[0] < low and high < wide[1] and wide[1] > 0
+    # Independent outcomes (ad - bc within n/2): no narrowing, the unpaired interval.
+    assert stats.newcombe_paired(*_pairs(25, 25, 25, 25)) == pytest.approx(
+        stats.newcombe(50, 100, 50, 100))
+    with pytest.raises(ValueError, match="equal non-empty"):
+        stats.newcombe_paired([1, 0], [1])
