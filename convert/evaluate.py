@@ -107,6 +107,10 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
             "gates": gate_summary(records),
             "seconds_this_invocation": round(time.perf_counter() - start, 1),
             "class_names": names, "confusion_matrix": matrix.tolist(),
+            # Per image, so that two models on the same images compare paired
+            # (stats.newcombe_paired), not as independent samples.
+            "labels": np.asarray(labels).tolist(), "predictions": predicted.tolist(),
+            "predictions_exact": predicted_exact.tolist(),
         }
         files.atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
         plots.plot_confusion_matrix(

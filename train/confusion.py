@@ -61,7 +61,9 @@ def _main(argv: Sequence[str] | None) -> int:
                                     f"step {step}, {args.images} test images: {100 * accuracy:.1f}%")
         files.atomic_write_json(out.removesuffix(".png") + ".json", {
             "step": step, "images": args.images, "seed": args.seed, "accuracy": accuracy,
-            "class_names": names, "confusion_matrix": matrix.tolist()})
+            "class_names": names, "confusion_matrix": matrix.tolist(),
+            # per image, so that a device run on the same images compares paired
+            "labels": [int(v) for v in labels], "predictions": [int(v) for v in predictions]})
     print(f"accuracy {100 * accuracy:.2f}% on {args.images} test images; wrote {out}")
     return 0
 

@@ -60,6 +60,7 @@ def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     assert (out / "claims.md").read_text().split("## Time")[0] == table.split("## Time")[0]
     report = (out / "fig6.md").read_text()
     assert "| quantum, fake_paris, recompiled | " in report and "## Recompilation" in report
+    assert "(paired) |" in report  # the same images: both models' predictions, paired
     assert (out / "fig6.png").stat().st_size > 1000
 
     # A fresh machine: only the ledger holds the classical model Fig. 6 chose. Its
