@@ -129,12 +129,13 @@ def plot_training_panels(
     path: str,
     title: str,
 ) -> None:
-    """One panel per quantity: ``{name: (steps, mean, std)}`` (Fig. 4)."""
+    """One panel per quantity: ``{name: (steps, mean, band)}``, the band drawn as mean ±
+    band (Fig. 4: the half-width of the mean's 95 % CI)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
-    for ax, (name, (steps, mean, std)) in zip(axes[0], panels.items()):
-        mean, std = np.asarray(mean), np.asarray(std)
+    for ax, (name, (steps, mean, band)) in zip(axes[0], panels.items()):
+        mean, band = np.asarray(mean), np.asarray(band)
         ax.plot(steps, mean)
-        ax.fill_between(steps, mean - std, mean + std, alpha=0.25)
+        ax.fill_between(steps, mean - band, mean + band, alpha=0.25)
         ax.set_title(name)
         ax.set_xlabel("batches")
         ax.grid(alpha=0.3)

@@ -309,8 +309,7 @@ def fig6_report(exp_dir: str) -> str | None:
     if recompile:
         lines += ["", "## Recompilation (Appendix F)", "", *recompile]
     lines += ["", "Confusion matrices: `fig6/classical.png`, `fig6/<arm>/confusion.png`.", "",
-              "## Verdict", ""]
-    lines += [f"- {r[1]}: {r[2]} → **{r[3]}**" for r in fig6_rows(exp_dir)]
+              VERDICT, "", *_verdict_lines(fig6_rows(exp_dir))]
     plots.plot_device_accuracy({m: v for m, v in models.items()}, names,
                                {"classical": PAPER_FIG6["classical"],
                                 "quantum, fake_paris": PAPER_FIG6["fake_paris"]},
@@ -376,6 +375,30 @@ def rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None = None
     return out
 
 
+FIGURE_REPORTS = {"Fig. 4": "fig4", "Fig. 5": "fig5", "Fig. 10": "fig10", "Fig. 8": "fig8",
+                  "Fig. 7": "fig7", "wide": "wide"}
+VERDICT = "## Verdict"
+
+
+def _verdict_lines(table_rows: Sequence[Sequence[str]]) -> list[str]:
+    return [f"- {r[1]}: {r[2]} → **{r[3]}**" for r in table_rows]
+
+
+def add_verdicts(exp_dir: str, table_rows: Sequence[Sequence[str]]) -> None:
+    """End each figure's report with the claims about it and their verdicts (replacing
+    the section an earlier call wrote, if the report was not rewritten since)."""
+    for label, name in FIGURE_REPORTS.items():
+        path = os.path.join(exp_dir, f"{name}.md")
+        mine = [r for r in table_rows if r[0] == label]
+        if not mine or not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8") as f:
+            text = f.read().split(f"\n{VERDICT}\n")[0].rstrip("\n")
+        text += "\n".join(["", "", VERDICT, "", "The paper's claims about this figure (the "
+                            "rules: claims.md):", "", *_verdict_lines(mine), ""])
+        files.atomic_write_text(path, text)
+
+
 def write(exp_dir: str, seeds: Sequence[int], timing: Mapping[str, Any],
           ledger_root: str | None = None) -> str:
     """DIR/claims.md: the claims table, the verdict rules and the time each figure took."""
@@ -384,7 +407,9 @@ def write(exp_dir: str, seeds: Sequence[int], timing: Mapping[str, Any],
              "[95 % CI] (n seeds); differences in points, paired by seed. " + " ".join(
                  __doc__.split("\n\n")[1].split()), "",
              "| figure | claim (the paper's figure) | ours | verdict |", "|---|---|---|---|"]
-    lines += [f"| {' | '.join(r)} |" for r in rows(exp_dir, seeds, ledger_root)]
+    table_rows = rows(exp_dir, seeds, ledger_root)
+    add_verdicts(exp_dir, table_rows)
+    lines += [f"| {' | '.join(r)} |" for r in table_rows]
     if timing:
         lines += ["", "## Time", "",
                   "*Hours*: this experiment folder's wall time, over every invocation. "

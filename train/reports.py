@@ -266,7 +266,10 @@ def logs_folder(folder: str, ledger_root: str | None) -> str | None:
                  if os.path.exists(os.path.join(f, rundir.METRICS_FILE))), None)
 
 
-def _csv_series(folders: Sequence[str], filename: str, column: str) -> tuple[list[int], list[float], list[float]]:
+def _csv_series(folders: Sequence[str], filename: str, column: str
+                ) -> tuple[list[int], list[float], list[float]]:
+    """Steps, the mean across runs, and the half-width of its t-based 95 % CI (zero
+    below two runs), at the steps every run logged."""
     series = []
     for folder in folders:
         with open(os.path.join(folder, filename), newline="") as f:
@@ -275,7 +278,10 @@ def _csv_series(folders: Sequence[str], filename: str, column: str) -> tuple[lis
         return [], [], []
     steps = sorted(set.intersection(*(set(s) for s in series)))
     values = np.array([[s[k] for k in steps] for s in series])
-    return steps, values.mean(axis=0).tolist(), values.std(axis=0, ddof=1 if len(series) > 1 else 0).tolist()
+    half = np.zeros(len(steps))
+    if len(series) > 1:
+        half = np.array([stats.describe(v)["ci_high"] - v.mean() for v in values.T])
+    return steps, values.mean(axis=0).tolist(), half.tolist()
 
 
 def heading(spec: Spec, overrides: Sequence[str] = ()) -> str:
@@ -342,7 +348,8 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         for key, label in (("hs_distance", "D_HS"), ("tr_rho2", "tr ρ²"),
                            ("tr_sigma2", "tr σ²"), ("tr_rho_sigma", "tr ρσ")):
             panels[label] = _csv_series(folders, "hilbert_schmidt.csv", key)
-        plots.plot_training_panels(panels, png, title)
+        plots.plot_training_panels(panels, png, title + f" (band: 95 % CI of the mean, "
+                                   f"{len(folders)} seeds)")
         plots.plot_accuracy_curves(curves, os.path.join(exp_dir, f"{spec_name}_probe.png"),
                                    title)
     elif spec.kind == "curves":

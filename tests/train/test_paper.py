@@ -58,6 +58,11 @@ def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     done = [line for line in rerun.splitlines() if "runs done" in line]
     assert len(done) == 6 and all(line.startswith("0 of ") for line in done), done
     assert (out / "claims.md").read_text().split("## Time")[0] == table.split("## Time")[0]
+    # Each figure's report ends with its claims' verdicts, once however often it is written.
+    claims.write(str(out), range(1), {}, str(ledger))
+    for fig in ("fig4", "fig5", "fig7", "fig8", "fig10", "wide", "fig6"):
+        assert (out / f"{fig}.md").read_text().count("## Verdict\n") == 1, fig
+    assert "the loss falls (9.13 → 5.16)" in (out / "fig4.md").read_text()
     report = (out / "fig6.md").read_text()
     assert "| quantum, fake_paris, recompiled | " in report and "## Recompilation" in report
     assert "(paired) |" in report  # the same images: both models' predictions, paired
