@@ -54,11 +54,6 @@ def _accuracy(correct: float, n: int) -> str:
     return f"{_pct(correct)} [{_pct(low)}, {_pct(high)}]"
 
 
-def _per_class(confusion: Sequence[Sequence[int]]) -> list[float]:
-    """Each true class's accuracy from a confusion matrix (rows: true, columns: predicted)."""
-    return [row[i] / sum(row) if sum(row) else float("nan") for i, row in enumerate(confusion)]
-
-
 def _noise_runs(args: Any) -> dict[str, dict[int, str]]:
     return {variant: {seed: os.path.join(args.exp, "runs", variant, f"seed-{seed}")
                       for seed in range(args.seeds)} for variant in args.variants}
@@ -130,7 +125,7 @@ def fig6(args: Any) -> dict[str, Any]:
     lines = ["| backend | error options | quantum on the device [95 % Wilson] | − classical "
              "[95 % Newcombe] | its exact simulation | agrees with it | |⟨Z⟩ error| | "
              "two-qubit gates |", "|---|---|---|---|---|---|---|---|"]
-    per_class = {"classical": _per_class(classical["confusion_matrix"])}
+    per_class = {"classical": stats.per_class_accuracy(classical["confusion_matrix"])}
     mitigated = (*MITIGATED, "--twirling") if args.twirling else MITIGATED
     # M3 alone as well as with DD: Aer adds idle noise only on a circuit's delays, and
     # only DD's scheduling puts delays in, so the DD arm also carries idle noise that the
@@ -152,7 +147,7 @@ def fig6(args: Any) -> dict[str, Any]:
                          f"{_pct(s['agreement_with_statevector'])} | "
                          f"{s['mean_abs_expectation_error']:.3f} | "
                          f"{s['gates']['level3']['two_qubit']:.1f} |")
-            per_class[f"{backend}, {label}"] = _per_class(s["confusion_matrix"])
+            per_class[f"{backend}, {label}"] = stats.per_class_accuracy(s["confusion_matrix"])
     lines += ["", f"Classical model on the same {n_classical} images: "
               f"{_accuracy(classical['accuracy'], n_classical)}.", "",
               "Accuracy per class (%), rows: true class:", "",

@@ -186,10 +186,9 @@ def plot_device_accuracy(models: Mapping[str, dict], class_names: Sequence[str],
         m = models[name]
         error = [[100 * (m["accuracy"] - m["low"])], [100 * (m["high"] - m["accuracy"])]]
         left.errorbar([i], [100 * m["accuracy"]], yerr=error, fmt="o", color=f"C{i}", capsize=4)
-        if name in paper:
-            left.scatter([i], [100 * paper[name]], marker="x", color="k", zorder=3,
-                         label="the paper" if i == min(j for j, n in enumerate(names)
-                                                       if n in paper) else None)
+    crosses = [i for i, name in enumerate(names) if name in paper]
+    left.scatter(crosses, [100 * paper[names[i]] for i in crosses], marker="x", color="k",
+                 zorder=3, label="the paper")
     left.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
     left.set_ylabel("test accuracy (%) [95 % Wilson]")
     left.grid(alpha=0.3, axis="y")

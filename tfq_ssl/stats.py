@@ -122,6 +122,12 @@ def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
             d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
 
 
+def per_class_accuracy(confusion: Sequence[Sequence[int]]) -> list[float]:
+    """Each true class's accuracy from a confusion matrix (rows: true, columns:
+    predicted); NaN for a class with no images."""
+    return [row[i] / sum(row) if sum(row) else float("nan") for i, row in enumerate(confusion)]
+
+
 def newcombe_paired(first: Sequence[bool], second: Sequence[bool]) -> tuple[float, float]:
     """Newcombe's square-and-add 95 % interval of ``mean(first) − mean(second)`` when the
     two are outcomes on the same items (two models on the same test images): his

@@ -223,10 +223,6 @@ def fig6_rows(exp_dir: str) -> list[list[str]]:
     return rows
 
 
-def _per_class(confusion: Sequence[Sequence[int]]) -> list[float]:
-    return [row[i] / sum(row) if sum(row) else float("nan") for i, row in enumerate(confusion)]
-
-
 def _recompile_lines(folder: str, summary: Mapping[str, Any]) -> list[str]:
     """Appendix F beside ours: two-qubit gates and overlap of what each image ran."""
     records = files.read_jsonl(os.path.join(folder, "results.jsonl"))
@@ -276,14 +272,14 @@ def fig6_report(exp_dir: str) -> str | None:
         lines.append(line + ".")
     wc = stats.wilson(kc, n)
     models = {"classical": {"accuracy": kc / n, "low": wc[0], "high": wc[1],
-                            "per_class": _per_class(classical["confusion_matrix"])}}
+                            "per_class": stats.per_class_accuracy(classical["confusion_matrix"])}}
     lines += ["", "Accuracy in % [Wilson 95 %]; the difference to the classical model in points "
               "[Newcombe 95 %: paired by image, his method 10, where both models recorded "
               "their predictions on the same images; else unpaired]:", "",
               "| model | accuracy | − classical | its exact simulation | predictions equal "
               "to the exact simulation's | the paper |", "|---|---|---|---|---|---|",
-              f"| classical | {100 * kc / n:.2f} [{100 * wc[0]:.2f}, {100 * wc[1]:.2f}] | – | – "
-              f"| – | {100 * PAPER_FIG6['classical']:.2f} |"]
+              f"| classical | {100 * kc / n:.2f} [{100 * wc[0]:.2f}, {100 * wc[1]:.2f}] "
+              f"| – | – | – | {100 * PAPER_FIG6['classical']:.2f} |"]
     recompile = []
     for sub, label in DEVICE_ARMS:
         arm = _device_arm(folder, sub, kc, n, classical)
@@ -295,10 +291,11 @@ def fig6_report(exp_dir: str) -> str | None:
                  else "–")
         lines.append(f"| quantum, {label} | {100 * arm['accuracy']:.2f} [{100 * wl:.2f}, "
                      f"{100 * wh:.2f}] | {100 * arm['difference']:+.2f} [{100 * lo:+.2f}, "
-                     f"{100 * hi:+.2f}] ({'paired' if arm['paired'] else 'unpaired'}) | {100 * s['statevector_accuracy']:.2f} | "
+                     f"{100 * hi:+.2f}] ({'paired' if arm['paired'] else 'unpaired'}) | "
+                     f"{100 * s['statevector_accuracy']:.2f} | "
                      f"{100 * s['agreement_with_statevector']:.2f} | {paper} |")
         models[f"quantum, {label}"] = {"accuracy": arm["accuracy"], "low": wl, "high": wh,
-                                       "per_class": _per_class(s["confusion_matrix"])}
+                                       "per_class": stats.per_class_accuracy(s["confusion_matrix"])}
         if s.get("recompile"):
             recompile = _recompile_lines(os.path.join(folder, sub), s)
     names = classical["class_names"]
@@ -310,7 +307,7 @@ def fig6_report(exp_dir: str) -> str | None:
         lines += ["", "## Recompilation (Appendix F)", "", *recompile]
     lines += ["", "Confusion matrices: `fig6/classical.png`, `fig6/<arm>/confusion.png`.", "",
               VERDICT, "", *_verdict_lines(fig6_rows(exp_dir))]
-    plots.plot_device_accuracy({m: v for m, v in models.items()}, names,
+    plots.plot_device_accuracy(models, names,
                                {"classical": PAPER_FIG6["classical"],
                                 "quantum, fake_paris": PAPER_FIG6["fake_paris"]},
                                os.path.join(exp_dir, "fig6.png"),
