@@ -16,7 +16,6 @@ where the arms share seeds; Wilson/Newcombe for the device's accuracies):
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -202,8 +201,7 @@ def fig6_rows(exp_dir: str) -> list[list[str]]:
     if not os.path.exists(classical_path):
         return [["Fig. 6", "on the device, about the classical model's accuracy (47.00 vs "
                  "47.27 %)", "not run", "–"]]
-    with open(classical_path) as f:
-        classical = json.load(f)
+    classical = files.read_json(classical_path, "delete it and rerun train.paper.")
     n = classical["images"]
     kc = round(classical["accuracy"] * n)
     wc = stats.wilson(kc, n)
