@@ -20,7 +20,6 @@ the figures are printed as Markdown and written to DIR/<study>.json.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any, Sequence
@@ -41,8 +40,7 @@ def _evaluate(run: str, backend: str, out: str, args: Any, extra: Sequence[str] 
         cli.run_module(["convert.evaluate", "--run", run, "--backend", backend, "--images",
                         str(args.images), "--shots", str(args.shots), "--seed", str(args.seed),
                         "--out", out, *extra, *data], os.path.join(args.out, "device_runs.log"))
-    with open(summary) as f:
-        return json.load(f)
+    return files.read_json(summary, f"delete {out} and rerun to evaluate again.")
 
 
 def _pct(x: float) -> str:
@@ -116,8 +114,8 @@ def fig6(args: Any) -> dict[str, Any]:
         cli.run_module(["train.confusion", "--run", args.classical, "--images",
                         str(args.images), "--seed", str(args.seed),
                         "--out", classical_json.removesuffix(".json") + ".png", *data], log)
-    with open(classical_json) as f:
-        classical = json.load(f)
+    classical = files.read_json(classical_json, "delete it and rerun to evaluate the "
+                                "classical model again.")
     result: dict[str, Any] = {"images": args.images, "shots": args.shots,
                               "classical": classical, "quantum": {}}
     n_classical = classical["images"]
