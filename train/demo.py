@@ -22,7 +22,7 @@ from tfq_ssl.errors import UserError
 
 CONTEXT = ("For scale: the paper's Fig. 5 gives 46.5 ± 1.4 % (quantum) and 43.5 ± 1.3 % "
            "(classical) after 176 batches (best epoch, 6 seeds); this tool's 10-seed Fig. 5 "
-           "gives 46.7 ± 1.4 % and 44.2 ± 1.1 % (final epoch, docs/results/fig5.md). One "
+           "gives 46.3 ± 2.2 % and 43.2 ± 2.1 % (final epoch, docs/results/fig5.md). One "
            "pretraining seed moves a run by 3-5 points (init or data order alone, std over "
            "5 seeds), the probe's own seed by 0.8 (docs/results/variance.md), so one short "
            "run cannot tell quantum from classical.")
