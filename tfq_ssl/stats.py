@@ -71,7 +71,9 @@ def paired(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> dict
         raise ValueError("a paired test needs at least two pairs.")
     summary = describe(d, level)
     se = summary["std"] / math.sqrt(d.size)
-    t = summary["mean"] / se if se > 0 else math.copysign(math.inf, summary["mean"] or 1.0)
+    # No spread: a nonzero difference is certain (p = 0), no difference is none (p = 1).
+    t = (summary["mean"] / se if se > 0 else
+         math.copysign(math.inf, summary["mean"]) if summary["mean"] else 0.0)
     p = 2 * scipy_stats.t.sf(abs(t), d.size - 1)
     return {"difference": summary["mean"], "ci_low": summary["ci_low"],
             "ci_high": summary["ci_high"], "t": t, "df": d.size - 1, "p": float(p),

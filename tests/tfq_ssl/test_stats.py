@@ -57,6 +57,16 @@ def test_paired_removes_the_shared_seed_effect():
     assert p["ci_high"] - p["difference"] == pytest.approx(2.776445105 * sd / math.sqrt(5))
 
 
+def test_paired_without_spread():
+    # identical arms: no difference at all (Welch says p = 1 too), not a certain one
+    same = stats.paired([0.5, 0.6, 0.7], [0.5, 0.6, 0.7])
+    assert (same["t"], same["p"]) == (0.0, 1.0)
+    assert stats.welch([0.5, 0.6, 0.7], [0.5, 0.6, 0.7])["p"] == pytest.approx(1.0)
+    # the same shift in every pair: certain
+    shifted = stats.paired([0.5, 0.75, 1.0], [0.25, 0.5, 0.75])  # exact in binary
+    assert shifted["t"] == math.inf and shifted["p"] == 0.0
+
+
 def test_seeds_for_power():
     # the estimate: 3 points at a spread of 3-4 points needs ~20 seeds per arm
     assert 17 <= stats.seeds_for_power(3.0, 3.5) <= 24
