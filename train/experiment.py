@@ -72,6 +72,7 @@ def _main(argv: Sequence[str] | None) -> int:
                       args.keep)
             for s in seeds for v in spec.variants
             if not args.variants or v.name in args.variants]  # every config checked first
+    sweep.check_ledger(jobs)
     probe = sweep.probe_configs(args)
     outcome = None
     with files.locked(args.out):

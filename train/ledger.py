@@ -45,6 +45,25 @@ def complete(folder: str, config: RunConfig, probes: Sequence[ProbeConfig],
     return all(probe_store.read_probe_result(folder, p, s) is not None for p in probes for s in steps)
 
 
+def check_same(folder: str, config: RunConfig) -> None:
+    """Writes nothing; raises when the entry holds its variant and seed under another
+    config. A ledger keeps one config per (variant, seed): a run with other settings
+    would overwrite the entry, and reports would mix its results with the entry's.
+
+    Raises:
+        RunFolderError: the entry's config differs from ``config`` (the keys named).
+    """
+    if not os.path.exists(rundir.config_path(folder)):
+        return
+    held, wanted = rundir.read_config(folder), rundir.without_data_dir(config)
+    if held != wanted:
+        raise RunFolderError(
+            f"the ledger entry {folder} holds this run with other settings "
+            f"({config_io.differences(held, wanted, 'there', 'now')}). A ledger keeps one "
+            "config per variant and seed: leave --ledger out when settings change (--set), "
+            "or give another ledger folder.")
+
+
 def _copy(source: str, target: str) -> None:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = f"{target}.tmp-{os.getpid()}"
@@ -57,10 +76,12 @@ def store(run_folder: str, folder: str, probes: Sequence[ProbeConfig],
     """Copy a finished run's small files and these probe results into its entry.
 
     Raises:
-        RunFolderError: the run is not finished or a probe result is missing.
+        RunFolderError: the run is not finished, a probe result is missing, or the
+            entry holds the run under another config.
     """
     if not rundir.read_state(run_folder).get("done"):
         raise RunFolderError(f"{run_folder} has not finished; nothing to keep.")
+    check_same(folder, rundir.read_config(run_folder))
     wanted = []
     for p in probes:
         for s in steps:

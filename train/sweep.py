@@ -287,6 +287,14 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def check_ledger(jobs: Sequence[Job]) -> None:
+    """Before anything runs or is written: no job may overwrite a ledger entry that
+    holds its variant and seed under another config (raises RunFolderError)."""
+    for job in jobs:
+        if job.ledger is not None:
+            ledger.check_same(job.ledger, job.config)
+
+
 def in_ledger(job: Job, probes: Sequence[ProbeConfig]) -> bool:
     """Whether the job's ledger entry already holds everything the job would make."""
     return job.ledger is not None and ledger.complete(job.ledger, job.config, probes,
