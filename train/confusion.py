@@ -60,7 +60,8 @@ def _main(argv: Sequence[str] | None) -> int:
         plots.plot_confusion_matrix(matrix, names, out,
                                     f"step {step}, {args.images} test images: {100 * accuracy:.1f}%")
         files.atomic_write_json(out.removesuffix(".png") + ".json", {
-            "step": step, "images": args.images, "seed": args.seed, "accuracy": accuracy,
+            "run": os.path.abspath(args.run), "step": step, "images": args.images,
+            "seed": args.seed, "accuracy": accuracy,
             "class_names": names, "confusion_matrix": matrix.tolist(),
             # per image, so that a device run on the same images compares paired
             "labels": [int(v) for v in labels], "predictions": [int(v) for v in predictions]})

@@ -112,6 +112,27 @@ def _du(path: str) -> int:
     return total
 
 
+def _check_evaluations(folder: str, best: dict, images: int) -> None:
+    """Raise before anything runs if an evaluation kept in ``folder`` is of another model
+    or image count than Fig. 6 now needs: a rerun after more Fig. 5 seeds finished can
+    choose other best runs, and the report must not pair one model's name with
+    another's figures."""
+    kept = [("classical.json", best["classical"][0])] + [
+        (os.path.join(sub, "summary.json"), best["quantum_100_shots"][0])
+        for sub in ("fake_paris", "fake_paris_recompiled")]
+    for name, run in kept:
+        path = os.path.join(folder, name)
+        if not os.path.exists(path):
+            continue
+        made = files.read_json(path, "delete it and rerun train.paper.")
+        if made.get("run", os.path.abspath(run)) != os.path.abspath(run) or made[
+                "images"] != images:
+            raise RuntimeError(
+                f"{path} evaluated {made.get('run')} on {made['images']} images, but Fig. 6 "
+                f"now evaluates {os.path.abspath(run)} on {images} (more Fig. 5 runs finished, "
+                f"or --device-images changed); move {folder} aside and rerun.")
+
+
 def device_figure(args, seeds: int) -> None:
     """Fig. 6: pick the best 100-shot quantum and best classical run, evaluate both on
     the same test images (the quantum one on fake_paris, with and without
@@ -124,16 +145,20 @@ def device_figure(args, seeds: int) -> None:
     variants = {"quantum_100_shots": SPECS["fig5"].variants[1],
                 "classical": SPECS["fig5"].variants[2]}
     best = claims.best_runs(args.out, variants, range(seeds), probes[0], args.ledger)
+    _check_evaluations(folder, best, args.device_images)
     data = ["--data-dir", args.data_dir] if args.data_dir else []
     common = ["--images", str(args.device_images), "--seed", "0", *data]
     chosen = {}
     for name, (run, seed, accuracy) in best.items():
-        if not rundir.list_checkpoints(run):
-            job = sweep.Job(f"fig6: {name} seed {seed}, trained again",
-                            run_config(variants[name], seed, args.overrides), run, LAST_ONLY,
-                            None, args.keep)
-            if sweep.execute([job], probes, args).failed:
-                raise RuntimeError(f"training {run} again failed; see its log.")
+        # A run whose checkpoint is not here (only the ledger holds it), or whose training
+        # again was interrupted, is trained (or resumed) and probed; a finished one is
+        # left as it is.
+        job = sweep.Job(f"fig6: {name} seed {seed}",
+                        run_config(variants[name], seed, args.overrides), run, LAST_ONLY,
+                        None, args.keep)
+        if sweep.execute([job], probes, args).failed or not rundir.list_checkpoints(run):
+            raise RuntimeError(f"{run} has no checkpoint to evaluate (training it failed, or "
+                               "--keep none dropped it); see its log.")
         chosen[name] = {"run": run, "seed": seed, "probe_accuracy": accuracy}
         # What the evaluated model itself probed. It differs from the ledger's figure
         # when the run was trained again on another CPU (floating point differs between
@@ -160,6 +185,7 @@ def _main(argv: Sequence[str] | None) -> int:
     figures = [f for f in FIGURES if f in args.figures]
     sweep.check_executor(args)
     jobs = jobs_of(figures, args.seeds, args)  # every config checked before anything runs
+    sweep.check_ledger([j for fig_jobs in jobs.values() for j in fig_jobs])
     probe = sweep.probe_configs(args)
     os.makedirs(args.out, exist_ok=True)
     timing_path = os.path.join(args.out, "paper_time.json")
@@ -182,13 +208,18 @@ def _main(argv: Sequence[str] | None) -> int:
             report(fig, args.out, range(seeds_max), args.protocol, args.probe_epochs,
                    [p.head for p in probe], args.ledger, args.overrides)
         if "fig6" in args.figures and not args.report_only:
-            start = time.perf_counter()
-            try:
-                device_figure(args, args.seeds or FIGURES["fig5"])
-            except (RuntimeError, OSError, ValueError) as err:
-                failed.append(f"fig6 ({cli.one_line(err)})")
-            timing["fig6"] = {"seconds": round(time.perf_counter() - start, 1)}
-            files.atomic_write_json(timing_path, timing)
+            if any(f.startswith("fig5:") for f in failed):
+                # Fig. 6 evaluates Fig. 5's best runs: not before every one has finished.
+                failed.append("fig6 (not run: Fig. 5 has failed runs)")
+            else:
+                start = time.perf_counter()
+                try:
+                    device_figure(args, args.seeds or FIGURES["fig5"])
+                except (RuntimeError, OSError, ValueError) as err:
+                    failed.append(f"fig6 ({cli.one_line(err)})")
+                entry = timing.setdefault("fig6", {"seconds": 0.0})
+                entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
+                files.atomic_write_json(timing_path, timing)
         if "fig6" in args.figures:
             claims.fig6_report(args.out)
         table = claims.write(args.out, range(seeds_max), timing, args.ledger)

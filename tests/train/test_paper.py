@@ -56,7 +56,8 @@ def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     assert paper.main(_argv(out, data_dir, ledger)) == 0
     rerun = capsys.readouterr().out
     done = [line for line in rerun.splitlines() if "runs done" in line]
-    assert len(done) == 6 and all(line.startswith("0 of ") for line in done), done
+    # six figures, then Fig. 6's two chosen runs, each checked and found finished
+    assert len(done) == 8 and all(line.startswith("0 of ") for line in done), done
     assert (out / "claims.md").read_text().split("## Time")[0] == table.split("## Time")[0]
     # Each figure's report ends with its claims' verdicts, once however often it is written.
     claims.write(str(out), range(1), {}, str(ledger))
@@ -118,3 +119,99 @@ def test_a_claim_reads_the_reports_first_probe_head():
     data = {"comparisons": [row(0.09, head="lbfgs"), row(0.03), row(0.05, head="standardized")]}
     paired = claims._paired(data, "quantum", "classical")
     assert round(paired["d"], 6) == 3.0 and paired["n"] == 10
+
+
+def test_other_settings_never_overwrite_a_ledger_entry(tmp_path, capsys):
+    """--set changes every run's config; an entry that holds the run under the presets
+    must neither be overwritten nor mixed into the reports: one error, nothing written."""
+    from tfq_ssl import config_io
+    from tfq_ssl.errors import RunFolderError
+    from train import ledger
+    from train.specs import SPECS, run_config
+
+    variant = SPECS["fig4"].variants[0]
+    entry = ledger.entry(str(tmp_path / "ledger"), variant.name, 0)
+    os.makedirs(entry)
+    config_io.save_json(run_config(variant, 0, ()), os.path.join(entry, "config.json"))
+    out = tmp_path / "p"
+    assert paper.main(["--out", str(out), "--ledger", str(tmp_path / "ledger"), "--figures",
+                       "fig4", "--set", "train.steps=10"]) == 2
+    err = capsys.readouterr().err
+    assert "holds this run with other settings (train.steps: 100 there, 10 now)" in err
+    assert "leave --ledger out" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    # The ledger refuses the copy itself too (a finished run folder of the other config).
+    run = tmp_path / "run"
+    os.makedirs(run)
+    config_io.save_json(run_config(variant, 0, ("train.steps=10",)), str(run / "config.json"))
+    rundir.write_state(str(run), {"done": True})
+    with pytest.raises(RunFolderError, match="holds this run with other settings"):
+        ledger.store(str(run), entry, [], [])
+    assert run_config(variant, 0, ()) == rundir.read_config(entry)
+
+
+def test_fig6_refuses_evaluations_of_another_model(tmp_path):
+    """More Fig. 5 seeds finished since Fig. 6 ran, and another run is now the best: the
+    kept evaluation is of the old one, so the report would name one model and show
+    another's figures."""
+    folder = tmp_path / "fig6"
+    os.makedirs(folder / "fake_paris")
+    best = {"classical": (str(tmp_path / "runs/classical/seed-3"), 3, 0.45),
+            "quantum_100_shots": (str(tmp_path / "runs/quantum_100_shots/seed-1"), 1, 0.47)}
+    (folder / "classical.json").write_text(json.dumps({"run": best["classical"][0], "images": 9}))
+    (folder / "fake_paris" / "summary.json").write_text(
+        json.dumps({"run": best["quantum_100_shots"][0], "images": 9}))
+    paper._check_evaluations(str(folder), best, 9)  # the same models: nothing to say
+    with pytest.raises(RuntimeError, match="evaluated .* on 9 images, but Fig. 6 now evaluates"):
+        paper._check_evaluations(str(folder), best, 900)
+    best["classical"] = (str(tmp_path / "runs/classical/seed-8"), 8, 0.48)
+    with pytest.raises(RuntimeError, match=r"classical/seed-3 on 9 images.*move .*fig6 aside"):
+        paper._check_evaluations(str(folder), best, 9)
+
+
+def test_fig6_waits_for_every_fig5_run(tmp_path, monkeypatch, capsys):
+    """Fig. 6 evaluates Fig. 5's best runs; with one of them failed it would pick among
+    the others, so it is left for the rerun. claims.md states the verdict rules."""
+    from train import sweep
+
+    def execute(jobs, probes, args):
+        return sweep.Outcome(total=len(jobs), failed=[jobs[0].name])
+
+    def device_figure(args, seeds):
+        raise AssertionError("Fig. 6 ran although Fig. 5 had a failed run")
+
+    monkeypatch.setattr(sweep, "execute", execute)
+    monkeypatch.setattr(paper, "device_figure", device_figure)
+    out = tmp_path / "p"
+    assert paper.main(["--out", str(out), "--figures", "fig5", "fig6", "--seeds", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "fig5: quantum seed 0" in err and "fig6 (not run: Fig. 5 has failed runs)" in err
+    table = (out / "claims.md").read_text()
+    assert "- a claimed difference d: *reproduced* when the CI lies above zero" in table
+    assert "(±2 points unless the row names another)" in table
+    assert "within ±5 points" in table  # Fig. 6's margin, in its row
+
+
+def _fig7(tmp_path, cis):
+    """A fig7.json whose paired differences to W = 512 have these CIs (points)."""
+    comparisons = [{"key": "final", "a": "classical" if w == 8 else f"classical_W{w}",
+                    "b": "classical_W512", "step": 176,
+                    "paired": {"difference": (lo + hi) / 200, "ci_low": lo / 100,
+                               "ci_high": hi / 100, "n": 5}}
+                   for w, (lo, hi) in cis.items()]
+    (tmp_path / "fig7.json").write_text(json.dumps({"comparisons": comparisons, "curves": {}}))
+    return {r[1].split(" (")[0]: r[3] for r in claims.rows(str(tmp_path), range(5))
+            if r[0] == "Fig. 7"}
+
+
+def test_fig7_says_not_established_where_an_interval_cannot_tell(tmp_path):
+    narrowest = "W = 8 is the narrowest width that behaves like W = 512"
+    rows = _fig7(tmp_path, {2: (-9, -5), 4: (-6, -3), 8: (-1.5, 1), 16: (-1, 1)})
+    assert rows["W = 2 vs W = 512"] == "does not" and rows[narrowest] == "reproduced"
+    # W = 4's interval straddles the margin: unknown, so the claim is not established
+    rows = _fig7(tmp_path, {2: (-9, -5), 4: (-6, 1), 8: (-1.5, 1), 16: (-1, 1)})
+    assert rows["W = 4 vs W = 512"] == "not established"
+    assert rows[narrowest] == "not established"
+    # W = 4 behaves like W = 512 already: contradicted
+    rows = _fig7(tmp_path, {2: (-9, -5), 4: (-1, 1), 8: (-1.5, 1), 16: (-1, 1)})
+    assert rows[narrowest] == "contradicted"
