@@ -347,8 +347,10 @@ def rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None = None
     for w in (2, 4, 6, 8):
         q, c = ("quantum", "classical") if w == 8 else (f"quantum_W{w}", f"classical_W{w}")
         p = _paired(fig8, q, c)
-        out.append(["Fig. 8", f"W = {w}: quantum ≥ classical", _diff_text(p, fig8, q, c),
+        out.append(["Fig. 8", f"W = {w}: quantum ≥ classical (at the last checkpoint, the "
+                    "only one probed)", _diff_text(p, fig8, q, c),
                     verdict_direction(p["ci"]) if p else "–"])
+    out.append(_growth_row(fig7))
     like = {}  # width -> True (behaves like W = 512), False (does not), None (unknown)
     for w in (2, 4, 8, 16):
         name = "classical" if w == 8 else f"classical_W{w}"
@@ -376,6 +378,35 @@ def rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None = None
                     verdict_direction(p["ci"]) if p else "–"])
     out += fig6_rows(exp_dir)
     return out
+
+
+FIG7_WIDTHS = {2: "classical_W2", 4: "classical_W4", 8: "classical", 16: "classical_W16",
+               512: "classical_W512"}
+
+
+def _growth_row(fig7: dict[str, Any] | None) -> list[str]:
+    """Fig. 7's "accuracy grows with width": per seed, the least-squares slope of the
+    last checkpoint's accuracy on log2 W over the widths that seed has; the verdict reads
+    the t-based CI of the mean slope across seeds."""
+    claim = "accuracy grows with width (slope on log2 W, points per doubling)"
+    curves = (fig7 or {}).get("curves", {})
+    per_seed: dict[int, list[tuple[float, float]]] = {}
+    for w, name in FIG7_WIDTHS.items():
+        curve = curves.get(name)
+        if not curve:
+            continue
+        last = curve[max(curve, key=int)]["final"]
+        for seed, value in zip(last["seeds"], last["values"]):
+            per_seed.setdefault(seed, []).append((math.log2(w), 100 * value))
+    slopes = [float(np.polyfit(*zip(*points), 1)[0])
+              for points in per_seed.values() if len(points) == len(FIG7_WIDTHS)]
+    if len(slopes) < 2:
+        return ["Fig. 7", claim, "fewer than 2 seeds with every width: no interval"
+                if curves else "not run", "–"]
+    d = stats.describe(slopes)
+    return ["Fig. 7", claim, f"{d['mean']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}] "
+            f"(n={len(slopes)} seeds with every width)", verdict_direction(
+                (d["ci_low"], d["ci_high"]))]
 
 
 FIGURE_REPORTS = {"Fig. 4": "fig4", "Fig. 5": "fig5", "Fig. 10": "fig10", "Fig. 8": "fig8",

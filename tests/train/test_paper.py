@@ -1,6 +1,7 @@
 """train.paper end to end on tiny generated data: every figure, one seed, two steps."""
 
 import json
+import math
 import os
 import shutil
 
@@ -215,3 +216,26 @@ def test_fig7_says_not_established_where_an_interval_cannot_tell(tmp_path):
     # W = 4 behaves like W = 512 already: contradicted
     rows = _fig7(tmp_path, {2: (-9, -5), 4: (-1, 1), 8: (-1.5, 1), 16: (-1, 1)})
     assert rows[narrowest] == "contradicted"
+
+
+def test_fig7_growth_is_a_per_seed_slope_on_log_width(tmp_path):
+    """Accuracy a + b·log2 W per seed (b = 1.5, 2, 2.5 points a doubling): the row gives
+    the mean slope 2 with its t interval; slopes around zero are not established."""
+    def curves(slopes):
+        return {name: {"176": {"final": {
+            "seeds": list(range(len(slopes))),
+            "values": [(40 + b * math.log2(w)) / 100 for b in slopes]}}}
+            for w, name in claims.FIG7_WIDTHS.items()}
+
+    def row(slopes):
+        (tmp_path / "fig7.json").write_text(json.dumps({"comparisons": [],
+                                                         "curves": curves(slopes)}))
+        [r] = [r for r in claims.rows(str(tmp_path), range(3)) if "grows" in r[1]]
+        return r
+
+    r = row([1.5, 2.0, 2.5])
+    half = 4.302652729911275 * 0.5 / math.sqrt(3)  # t(0.975, 2) · sd / √n
+    assert r[2] == f"+2.00 [{2 - half:+.2f}, {2 + half:+.2f}] (n=3 seeds with every width)"
+    assert r[3] == "reproduced"
+    assert row([-1.0, 0.0, 1.0])[3] == "not established"
+    assert row([2.0])[2] == "fewer than 2 seeds with every width: no interval"
