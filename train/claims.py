@@ -341,7 +341,8 @@ def rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None = None
                 f"{_mean(fig10, 'all_to_all')}; {_diff_text(p, fig10, 'all_to_all', 'quantum')}",
                 verdict_difference(p["ci"], -3.05) if p else "–"])
     p = _paired(fig10, "all_to_all", "classical")
-    out.append(["Fig. 10", "all-to-all about the classical figure (43.46 vs 43.49 %; within ±2 points)",
+    out.append(["Fig. 10", "all-to-all about the classical figure (43.46 vs 43.49 %; within "
+                "±2 points)",
                 _diff_text(p, fig10, "all_to_all", "classical"),
                 verdict_equal(p["ci"]) if p else "–"])
     for w in (2, 4, 6, 8):
@@ -385,9 +386,9 @@ FIG7_WIDTHS = {2: "classical_W2", 4: "classical_W4", 8: "classical", 16: "classi
 
 
 def _growth_row(fig7: dict[str, Any] | None) -> list[str]:
-    """Fig. 7's "accuracy grows with width": per seed, the least-squares slope of the
-    last checkpoint's accuracy on log2 W over the widths that seed has; the verdict reads
-    the t-based CI of the mean slope across seeds."""
+    """Fig. 7's "accuracy grows with width": per seed that has every width, the
+    least-squares slope of the last checkpoint's accuracy on log2 W; the verdict reads
+    the t-based CI of the mean slope across those seeds."""
     claim = "accuracy grows with width (slope on log2 W, points per doubling)"
     curves = (fig7 or {}).get("curves", {})
     per_seed: dict[int, list[tuple[float, float]]] = {}
