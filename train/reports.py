@@ -338,6 +338,9 @@ def report(spec_name: str, exp_dir: str, seeds: Sequence[int], protocol: str,
         paper_txt = f"{paper[0]:.2f} ± {paper[1]:.2f}" if paper else "–"
         lines.append(f"| {v.name} | {last} | {_fmt(by_step[last]['final'])} | "
                      f"{_fmt(by_step[last]['best'])} | {paper_txt} |")
+    if any(v.name not in spec.paper for v in spec.variants):
+        lines += ["", "*Paper* –: the paper gives no number for that variant (a plot only, "
+                  "or not in the paper)."]
     png = os.path.join(exp_dir, f"{spec_name}.png")
     if spec.kind == "width":
         rows: dict[str, dict[int, dict]] = {}

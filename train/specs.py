@@ -43,6 +43,9 @@ class Spec:
 # of these, under the same name, so a folder or ledger holding Fig. 5's runs serves
 # Figs. 7, 8, 10 and the wide sweep too. The circuits run on the statevector engine:
 # the same exact expectations as TFQ's (tests/tfq_ssl/quantum), several times faster.
+# The paper's Fig. 5 (end of training, mean ± std over 6 seeds): the ring and the
+# classical network at W = 8, the points that Figs. 7, 8 and 10 share with it.
+PAPER_W8 = {"quantum": (46.51, 1.37), "classical": (43.49, 1.31)}
 QUANTUM = Variant("quantum", "paper_5class_quantum", ("model.engine=statevector",), "quantum", 8)
 CLASSICAL = Variant("classical", "paper_5class_classical", (), "classical", 8)
 
@@ -65,28 +68,28 @@ SPECS: dict[str, Spec] = {
          Variant("quantum_100_shots", "paper_5class_quantum_shots100",
                  ("model.engine=statevector",)),
          CLASSICAL),
-        paper={"quantum": (46.51, 1.37), "quantum_100_shots": (46.34, 2.07),
-               "classical": (43.49, 1.31)},
+        paper={**PAPER_W8, "quantum_100_shots": (46.34, 2.07)},
     ),
+    # Figs. 7 and 8 are plots; their only numbers are the W = 8 points, Fig. 5's runs.
     "fig7": Spec("Fig. 7: classical width ablation",
-                 _widths(CLASSICAL, (2, 4, 8, 16, 512)), kind="width"),
+                 _widths(CLASSICAL, (2, 4, 8, 16, 512)), kind="width",
+                 paper={"classical": PAPER_W8["classical"]}),
     "fig8": Spec("Fig. 8: quantum vs classical across widths",
                  _widths(QUANTUM, (2, 4, 6, 8)) + _widths(CLASSICAL, (2, 4, 6, 8)),
-                 kind="width"),
+                 kind="width", paper=PAPER_W8),
     # Beyond the paper, which stopped at W = 8: the tensor-network engine makes wide
     # rings cost about what the classical network does (bench/README.md). At W = 8 the
     # exact statevector engine computes the same model: Fig. 5's runs serve.
     "wide": Spec("Quantum vs classical at 8-20 qubits/neurons (tensor-network engine)",
                  _widths(QUANTUM, (8, 12, 16, 20), ("model.engine=tensornet",))
                  + _widths(CLASSICAL, (8, 12, 16, 20)),
-                 kind="width"),
+                 kind="width", paper=PAPER_W8),
     "fig10": Spec(
         "Fig. 10: ring (Fig. 5's quantum) vs all-to-all ansatz vs classical",
         (QUANTUM,
          Variant("all_to_all", "paper_5class_all_to_all", ("model.engine=statevector",)),
          CLASSICAL),
-        paper={"quantum": (46.51, 1.37), "all_to_all": (43.46, 1.68),
-               "classical": (43.49, 1.31)},
+        paper={**PAPER_W8, "all_to_all": (43.46, 1.68)},
     ),
     # Issue 23: which property of the circuit carries Fig. 5's gain? The ring without its
     # entanglement, classical networks with bounded (tanh) or bounded and periodic (cos)
@@ -102,7 +105,7 @@ SPECS: dict[str, Spec] = {
          Variant("classical_cos", "paper_5class_classical", ("model.activation=cos",)),
          Variant("classical_tanh", "paper_5class_classical", ("model.activation=tanh",)),
          Variant("identity", "paper_5class_classical", ("model.representation=identity",))),
-        paper={"quantum": (46.51, 1.37), "classical": (43.49, 1.31)}, kind="controls",
+        paper=PAPER_W8, kind="controls",
     ),
     # Issue 23: does the gap grow, stay or close with longer pretraining? Fig. 5's two
     # arms at 5 epochs (485 batches of 256), saved and probed at 176 (Fig. 5's end:
