@@ -83,7 +83,13 @@ def plot_width_ablation(
         std = [100 * by_width[w][key]["std"] for w in widths]
         ax.errorbar(widths, mean, yerr=std, marker="o", capsize=3, label=family)
     ax.set_xscale("log", base=2)
-    _finish_axes(fig, ax, path, "width W", f"linear-probe test accuracy (%), {key} epoch", title)
+    # Every measured width labelled as itself (a log axis labels powers of 2 only: W = 6,
+    # 12 and 20 would have no tick).
+    every = sorted({w for by_width in rows.values() for w in by_width})
+    ax.set_xticks(every, [str(w) for w in every])
+    ax.minorticks_off()
+    _finish_axes(fig, ax, path, "width W", f"linear-probe test accuracy (%), {key} epoch\n"
+                 "(mean ± sd over seeds)", title)
 
 
 def plot_controls(heads: Mapping[str, Mapping[str, dict]], path: str, title: str) -> None:
