@@ -197,10 +197,13 @@ def _main(argv: Sequence[str] | None) -> int:
         for fig in figures:
             if not args.report_only and jobs[fig]:
                 start = time.perf_counter()
-                outcome = sweep.execute(jobs[fig], probe, args)
-                failed += outcome.failed
                 entry = timing.setdefault(fig, {"seconds": 0.0, "runs": 0})
-                entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
+                try:
+                    outcome = sweep.execute(jobs[fig], probe, args)
+                finally:  # an interrupted invocation's time counts too
+                    entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
+                    files.atomic_write_json(timing_path, timing)
+                failed += outcome.failed
                 entry["runs"] = entry["runs"] + outcome.done
                 entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0), _du(args.out))
                 entry.update(_cost(jobs[fig], probe, args.ledger))
@@ -213,13 +216,14 @@ def _main(argv: Sequence[str] | None) -> int:
                 failed.append("fig6 (not run: Fig. 5 has failed runs)")
             else:
                 start = time.perf_counter()
+                entry = timing.setdefault("fig6", {"seconds": 0.0})
                 try:
                     device_figure(args, args.seeds or FIGURES["fig5"])
                 except (RuntimeError, OSError, ValueError) as err:
                     failed.append(f"fig6 ({cli.one_line(err)})")
-                entry = timing.setdefault("fig6", {"seconds": 0.0})
-                entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
-                files.atomic_write_json(timing_path, timing)
+                finally:
+                    entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
+                    files.atomic_write_json(timing_path, timing)
         if "fig6" in args.figures:
             claims.fig6_report(args.out)
         table = claims.write(args.out, range(seeds_max), timing, args.ledger)

@@ -4,6 +4,7 @@ import json
 import math
 import os
 import shutil
+import time
 
 import pytest
 
@@ -239,3 +240,20 @@ def test_fig7_growth_is_a_per_seed_slope_on_log_width(tmp_path):
     assert r[3] == "reproduced"
     assert row([-1.0, 0.0, 1.0])[3] == "not established"
     assert row([2.0])[2] == "fewer than 2 seeds with every width: no interval"
+
+
+def test_an_interrupted_figure_keeps_its_time(tmp_path, monkeypatch):
+    """A long sweep is stopped and continued many times: each invocation's time counts
+    in paper_time.json, the interrupted one's too."""
+    from train import sweep
+
+    def execute(jobs, probes, args):
+        time.sleep(0.2)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "execute", execute)
+    out = tmp_path / "p"
+    for _ in range(2):
+        assert paper.main(["--out", str(out), "--figures", "fig5", "--seeds", "1"]) != 0
+    timing = json.loads((out / "paper_time.json").read_text())
+    assert timing["fig5"]["seconds"] >= 0.4
