@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
+from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
 from convert import execute
 from convert.backends import Backend, is_statevector
@@ -59,6 +63,7 @@ def run_representation_on_backend(
     target_overlap: float = 0.99,
     errors: execute.ErrorOptions = execute.ErrorOptions(),
     symbolic: tuple | None = None,
+    workers: int = 1,
 ) -> np.ndarray:
     """⟨Z_k⟩ of the representation circuit for many images, resumable.
 
@@ -86,6 +91,10 @@ def run_representation_on_backend(
             and job, so a resumed file cannot mix settings).
         symbolic: the model's own circuit and symbols (``QuantumRepresentation.symbolic``),
             bound image by image; default: rebuilt from ``width``, ``layers``, ``ansatz``.
+        workers: processes that compile a batch's circuits side by side (recompilation
+            takes seconds an image). Compilation is seeded, so the circuits and results
+            are the same for any count. A real IBM backend always compiles in this
+            process: its service (and credentials) is not sent to other processes.
 
     Returns:
         ⟨Z_k⟩ per image, in input order. Shape: ``(n, W)``.
@@ -101,6 +110,7 @@ def run_representation_on_backend(
     if angles.ndim != 2 or angles.shape[1] != width:
         raise ValueError(f"angles must have shape (n, {width}), got {angles.shape}.")
     check_positive_int("batch_size", batch_size)
+    check_positive_int("workers", workers)
     settings = {
         "backend": backend.name,
         "shots": None if is_statevector(backend) else shots,
@@ -133,10 +143,12 @@ def run_representation_on_backend(
     todo = [i for i in range(len(angles)) if i not in done]
     jobs_path = jobs_path_for(results_path)
     submitted = read_jobs(jobs_path, settings)
-    with execute.batch_mode(backend) as mode:
-        _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, recompile,
+    compile_options = dict(recompile_circuit=recompile, optimization_level=optimization_level,
+                           seed=seed, target_overlap=target_overlap)
+    with execute.batch_mode(backend) as mode, _compile_pool(backend, workers, todo) as pool:
+        _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots,
                      results_path, jobs_path, submitted, settings, done, mode, batch_size,
-                     optimization_level, seed, target_overlap, errors, symbolic)
+                     optimization_level, seed, errors, symbolic, compile_options, pool)
     values = [done[i]["expectation_z"] for i in range(len(angles))]
     return np.array(values, dtype=np.float64).reshape(-1, width)
 
@@ -155,21 +167,33 @@ def read_jobs(path: str, settings: dict) -> dict[tuple[int, ...], str]:
     return jobs
 
 
-def _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots, recompile,
+def _compile_pool(backend: Backend, workers: int, todo: list[int]):
+    """A process pool for compilation, or a null context where one process compiles."""
+    if workers == 1 or len(todo) < 2 or not (is_statevector(backend)
+                                            or isinstance(backend, FakeBackendV2)):
+        return nullcontext(None)
+    # spawn, not fork: the caller may hold TensorFlow's threads, which fork would copy.
+    return ProcessPoolExecutor(min(workers, len(todo)), multiprocessing.get_context("spawn"))
+
+
+def _compile_one(logical, backend: Backend, options: dict):
+    return compile_for_device(logical, backend, **options)
+
+
+def _run_batches(todo, angles, weights, width, layers, ansatz, backend, shots,
                  results_path, jobs_path, submitted, settings, done, mode, batch_size,
-                 optimization_level, seed, target_overlap, errors, symbolic) -> None:
+                 optimization_level, seed, errors, symbolic, compile_options, pool) -> None:
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        circuits, reports = [], []
-        for i in batch:
-            logical = representation_qiskit_circuit(width, layers, ansatz, angles[i], weights,
-                                                    symbolic)
-            circuit, report = compile_for_device(
-                logical, backend, recompile_circuit=recompile,
-                optimization_level=optimization_level, seed=seed, target_overlap=target_overlap,
-            )  # fmt: skip
-            circuits.append(circuit)
-            reports.append(report)
+        logical = [representation_qiskit_circuit(width, layers, ansatz, angles[i], weights,
+                                                 symbolic) for i in batch]
+        if pool is None:
+            compiled = [_compile_one(c, backend, compile_options) for c in logical]
+        else:
+            compiled = list(pool.map(_compile_one, logical, [backend] * len(batch),
+                                     [compile_options] * len(batch)))
+        circuits = [circuit for circuit, _ in compiled]
+        reports = [report for _, report in compiled]
         previous = submitted.get(tuple(batch))
         job = execute.attach(backend, previous) if previous else None
         if job is not None:

@@ -53,7 +53,7 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
              recompile: bool, out_dir: str, protocol: str = "cached", seed: int = 0,
              data_dir: str | None = None, token: str | None = None,
              instance: str | None = None, channel: str | None = None,
-             errors: Any = None) -> dict[str, Any]:
+             errors: Any = None, workers: int = 1) -> dict[str, Any]:
     """Run the device evaluation; see the module docstring. Holds ``out_dir``'s lock."""
     # TensorFlow and Qiskit load only here, so the command's --help and checks are instant.
     from convert.backends import get_backend  # noqa: PLC0415
@@ -89,7 +89,7 @@ def evaluate(run_dir: str, step: int, backend_name: str, images: int, shots: int
         y_device = run_representation_on_backend(
             angles, layer.ansatz_weights.numpy(), layer.width, layer.num_layers, layer.ansatz,
             backend, shots, recompile, results_path, seed=seed, errors=errors,
-            symbolic=layer.symbolic,
+            symbolic=layer.symbolic, workers=workers,
         )
         names = run.class_names
         predicted = head.predict(y_device)
@@ -136,6 +136,9 @@ def build_parser() -> cli.ArgumentParser:
                         help="shots per image (default 100, as the paper)")
     parser.add_argument("--recompile", action="store_true",
                         help="per-image recompilation to a shallower circuit (>= 99%% overlap)")
+    parser.add_argument("--workers", type=cli.positive_int, default=1,
+                        help="processes that compile circuits side by side (default 1; "
+                             "results are the same for any count; real IBM backends use 1)")
     parser.add_argument("--protocol", default="cached", choices=PROTOCOLS,
                         help="which probe's trained head classifies (default cached)")
     parser.add_argument("--seed", type=cli.non_negative_int, default=0,
@@ -171,7 +174,7 @@ def _main(argv: Sequence[str] | None) -> int:
     summary = evaluate(args.run, step, args.backend, args.images, args.shots,
                        args.recompile, args.out, args.protocol, args.seed, args.data_dir,
                        token=os.environ.get("QISKIT_IBM_TOKEN"), instance=args.instance,
-                       channel=args.channel, errors=errors)
+                       channel=args.channel, errors=errors, workers=args.workers)
     g = summary["gates"]
     print(f"{summary['backend']}: device accuracy {100 * summary['device_accuracy']:.2f}% vs "
           f"statevector {100 * summary['statevector_accuracy']:.2f}% on {args.images} images")

@@ -116,3 +116,37 @@ def test_fake_backend_with_recompilation(inputs, tmp_path):
     records = list(read_results(str(path)).values())
     assert all(r["used"] == "recompiled" and r["overlap"] >= 0.99 for r in records)
     assert all(r["recompiled"]["two_qubit"] < r["level3"]["two_qubit"] for r in records)
+
+
+def test_workers_compile_the_same_circuits_and_results(inputs, tmp_path):
+    """Compilation is seeded, so a pool of processes gives what one process gives."""
+    angles, weights = inputs
+    paris = get_backend("fake_paris")
+    run = {"backend": paris, "shots": 200, "recompile": True, "seed": 5, "batch_size": 4}
+    one = _run(angles[:4], weights, tmp_path / "one.jsonl", **run)
+    two = _run(angles[:4], weights, tmp_path / "two.jsonl", workers=2, **run)
+    np.testing.assert_array_equal(one, two)
+    strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
+    assert [strip(r) for r in read_results(str(tmp_path / "one.jsonl")).values()] == [
+        strip(r) for r in read_results(str(tmp_path / "two.jsonl")).values()]
+
+
+def test_workers_must_be_positive(inputs, tmp_path):
+    angles, weights = inputs
+    with pytest.raises(ValueError, match="workers"):
+        _run(angles, weights, tmp_path / "r.jsonl", workers=0)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_real_backend_is_not_sent_to_worker_processes():
+    from concurrent.futures import ProcessPoolExecutor
+
+    from convert.device_eval import _compile_pool
+
+    class Device:  # stands in for an IBMBackend: not a fake one, not statevector
+        name = "ibm_somewhere"
+
+    with _compile_pool(Device(), 2, [0, 1]) as pool:
+        assert pool is None
+    with _compile_pool(get_backend("fake_paris"), 2, [0, 1]) as pool:
+        assert isinstance(pool, ProcessPoolExecutor)
