@@ -4,17 +4,24 @@ after per-image recompilation (paper Sec. 4.4: 143 → ~14 CNOTs on ibmq_paris).
 Usage: ``python -m bench.recompile --images 5`` (W=8, L=2 ring on fake_paris).
 Angles are uniform in [0, π] (the compression layer's range) and weights uniform in
 [0, 2π) (the usual initialisation), a fresh draw per image.
+
+With ``--workers N`` it also times the device evaluation's path
+(``convert.device_eval``: compile, then run at 100 shots) over the same angles with one
+set of weights, on one process and on N, and checks that both give the same values.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 from convert.backends import get_backend
+from convert.device_eval import run_representation_on_backend
 from convert.transpile import compile_for_device
 from convert.qiskit_circuits import representation_qiskit_circuit
 from tfq_ssl import cli
@@ -42,6 +49,8 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="fake_paris")
     parser.add_argument("--target-overlap", type=_overlap, default=0.99)
     parser.add_argument("--seed", type=cli.non_negative_int, default=0)
+    parser.add_argument("--workers", type=cli.positive_int, default=1,
+                        help="also time the device evaluation on 1 and on N processes")
     args = parser.parse_args(argv)
 
     backend = get_backend(args.backend)
@@ -77,7 +86,29 @@ def _main(argv: list[str] | None = None) -> int:
     if len(ok):
         print(f"mean recompiled {ok[:, 2].mean():.1f} / {ok[:, 3].mean():.1f} over the "
               f"{len(ok)}/{len(a)} images that reached the target with fewer 2q gates")  # fmt: skip
+    if args.workers > 1:
+        _time_workers(args, backend, n_weights)
     return 0
+
+
+def _time_workers(args: argparse.Namespace, backend, n_weights: int) -> None:
+    rng = np.random.default_rng(args.seed)
+    angles = rng.uniform(0, np.pi, (args.images, args.width))
+    weights = rng.uniform(0, 2 * np.pi, n_weights)
+    values, seconds = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in (1, args.workers):
+            start = time.perf_counter()
+            values[workers] = run_representation_on_backend(
+                angles, weights, args.width, args.layers, args.ansatz, backend, 100, True,
+                os.path.join(tmp, f"{workers}.jsonl"), batch_size=25, seed=args.seed,
+                target_overlap=args.target_overlap, workers=workers)
+            seconds[workers] = time.perf_counter() - start
+    same = np.array_equal(values[1], values[args.workers])
+    print(f"device evaluation of {args.images} images (recompiled, 100 shots): "
+          f"{seconds[1]:.1f} s on 1 process, {seconds[args.workers]:.1f} s on "
+          f"{args.workers}: {seconds[1] / seconds[args.workers]:.2f}x; "
+          f"same values: {same}")
 
 
 def main(argv: list[str] | None = None) -> int:
