@@ -454,10 +454,11 @@ def write(exp_dir: str, seeds: Sequence[int], timing: Mapping[str, Any],
     if timing:
         lines += ["", "## Time", "",
                   "*Hours*: this experiment folder's wall time, over every invocation. "
-                  "*Pretraining* and *probing*: what the figure's runs took by their own "
-                  "records, wherever they were computed (runs from the ledger included; a "
-                  "run shared by several figures counts in the first).", "",
-                  "| figure | runs computed | hours | pretraining h | probing h | "
+                  "*Runs*, *pretraining* and *probing*: the figure's runs that have records "
+                  "and what they took by those records, wherever they were computed (runs "
+                  "from the ledger included; a run shared by several figures counts in the "
+                  "first).", "",
+                  "| figure | runs | hours | pretraining h | probing h | "
                   "peak disk (GB) |", "|---|---|---|---|---|---|"]
 
         def hours(t: Mapping[str, Any], key: str) -> str:

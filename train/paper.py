@@ -86,19 +86,23 @@ def jobs_of(figures: Sequence[str], seeds: int | None, args) -> dict[str, list[s
 
 def _cost(jobs: Sequence[sweep.Job], probes: Sequence, ledger_root: str | None
           ) -> dict[str, float]:
-    """Seconds the jobs' runs spent pretraining and probing, from their records (run
-    folder or ledger entry), however many invocations or machines computed them."""
+    """How many of the jobs' runs have records (run folder or ledger entry), and the
+    seconds they spent pretraining and probing by those records, however many
+    invocations or machines computed them."""
     pretrain = probing = 0.0
+    runs = 0
     for job in jobs:
         source = logs_folder(job.folder, ledger_root)
         if source is None:
             continue
+        runs += 1
         pretrain += rundir.read_state(source).get("seconds", 0.0)
         for p in probes:
             for step in job.probe_steps:
                 result = probe_store.read_probe_result(source, p, step)
                 probing += result.get("seconds", 0.0) if result else 0.0
-    return {"pretrain_seconds": round(pretrain, 1), "probe_seconds": round(probing, 1)}
+    return {"runs": runs, "pretrain_seconds": round(pretrain, 1),
+            "probe_seconds": round(probing, 1)}
 
 
 def _du(path: str) -> int:
@@ -200,14 +204,13 @@ def _main(argv: Sequence[str] | None) -> int:
         for fig in figures:
             if not args.report_only and jobs[fig]:
                 start = time.perf_counter()
-                entry = timing.setdefault(fig, {"seconds": 0.0, "runs": 0})
+                entry = timing.setdefault(fig, {"seconds": 0.0})
                 try:
                     outcome = sweep.execute(jobs[fig], probe, args)
                 finally:  # an interrupted invocation's time counts too
                     entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
                     files.atomic_write_json(timing_path, timing)
                 failed += outcome.failed
-                entry["runs"] = entry["runs"] + outcome.done
                 entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0), _du(args.out))
                 entry.update(_cost(jobs[fig], probe, args.ledger))
                 files.atomic_write_json(timing_path, timing)

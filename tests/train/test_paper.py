@@ -50,6 +50,10 @@ def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     states = [json.loads((out / "runs" / v / "seed-0" / "state.json").read_text())["seconds"]
               for v in ("quantum", "quantum_100_shots", "classical")]
     assert timing["fig5"]["pretrain_seconds"] == pytest.approx(sum(states), abs=0.2)
+    # Runs are counted by their records, so a figure's count is right however many
+    # invocations (interrupted ones too) computed them; a shared run counts in its first figure.
+    assert {f: timing[f].get("runs") for f in timing} == {
+        "fig4": 1, "fig5": 3, "fig10": 1, "fig8": 6, "fig7": 2, "wide": 5, "fig6": None}
     assert timing["fig5"]["probe_seconds"] > 0 and "| pretraining h |" in table
     summary = json.loads((out / "fig6" / "fake_paris" / "summary.json").read_text())
     assert summary["images"] == 2 and summary["backend"] == "fake_paris"
