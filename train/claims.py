@@ -119,6 +119,8 @@ def _diff_text(p: dict[str, Any] | None, data: dict[str, Any] | None = None,
 def _first_last(folders: Sequence[str], filename: str, column: str) -> list[tuple[float, float]]:
     pairs = []
     for folder in folders:
+        if not os.path.exists(os.path.join(folder, filename)):
+            continue  # a run stopped before its first checkpoint: n says how many count
         with open(os.path.join(folder, filename), newline="") as f:
             rows = [r for r in csv.DictReader(f)]
         if rows:

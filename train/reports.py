@@ -272,6 +272,8 @@ def _csv_series(folders: Sequence[str], filename: str, column: str
     below two runs), at the steps every run logged."""
     series = []
     for folder in folders:
+        if not os.path.exists(os.path.join(folder, filename)):
+            continue  # a run stopped before it logged this file (its first checkpoint)
         with open(os.path.join(folder, filename), newline="") as f:
             series.append({int(r["step"]): float(r[column]) for r in csv.DictReader(f)})
     if not series:  # no run of the figure has finished yet

@@ -261,3 +261,24 @@ def test_an_interrupted_figure_keeps_its_time(tmp_path, monkeypatch):
         assert paper.main(["--out", str(out), "--figures", "fig5", "--seeds", "1"]) != 0
     timing = json.loads((out / "paper_time.json").read_text())
     assert timing["fig5"]["seconds"] >= 0.4
+
+
+def test_fig4_counts_the_runs_that_logged_each_trace(tmp_path):
+    """A Fig. 4 run stopped before its first checkpoint has a loss but no
+    hilbert_schmidt.csv: the loss row counts it, the trace rows do not, and the table
+    is still written."""
+    from train.specs import SPECS, run_dir
+
+    variant = SPECS["fig4"].variants[0]
+    for seed in range(3):
+        folder = run_dir(str(tmp_path), variant, seed)
+        os.makedirs(folder)
+        with open(os.path.join(folder, rundir.METRICS_FILE), "w") as f:
+            f.write("step,loss\n1,9.0\n100,5.0\n".replace("5.0", str(5.0 + seed / 10)))
+        if seed < 2:
+            with open(os.path.join(folder, rundir.HS_FILE), "w") as f:
+                f.write("step,hs_distance,tr_rho2,tr_sigma2,tr_rho_sigma\n"
+                        f"0,0.0,0.9,0.9,0.9\n100,{0.4 + seed / 10},0.85,0.4,0.39\n")
+    rows = {r[1]: r[2] for r in claims.fig4_rows(str(tmp_path), range(3), None)}
+    assert rows["the loss falls (9.13 → 5.16)"].endswith("(n=3)")
+    assert rows["D_HS rises"].endswith("(n=2)")
