@@ -431,8 +431,11 @@ def add_verdicts(exp_dir: str, table_rows: Sequence[Sequence[str]]) -> None:
             continue
         with open(path, encoding="utf-8") as f:
             text = f.read().split(f"\n{VERDICT}\n")[0].rstrip("\n")
-        text += "\n".join(["", "", VERDICT, "", "The paper's claims about this figure (the "
-                            "rules: claims.md):", "", *_verdict_lines(mine), ""])
+        # wide goes beyond the paper: its rows are the issue's question, not the paper's.
+        whose = ("The question this sweep asks, beyond the paper" if label == "wide"
+                 else "The paper's claims about this figure")
+        text += "\n".join(["", "", VERDICT, "", f"{whose} (the rules: claims.md):", "",
+                            *_verdict_lines(mine), ""])
         files.atomic_write_text(path, text)
 
 
@@ -466,15 +469,20 @@ def write(exp_dir: str, seeds: Sequence[int], timing: Mapping[str, Any],
         def hours(t: Mapping[str, Any], key: str) -> str:
             return f"{t[key] / 3600:.2f}" if key in t else "–"
 
+        def disk(t: Mapping[str, Any]) -> str:
+            return f"{t['peak_disk_bytes'] / 1e9:.1f}" if "peak_disk_bytes" in t else "–"
+
         for fig, t in timing.items():
             lines.append(f"| {fig} | {t.get('runs', '–')} | {hours(t, 'seconds')} | "
                          f"{hours(t, 'pretrain_seconds')} | {hours(t, 'probe_seconds')} | "
-                         f"{t.get('peak_disk_bytes', 0) / 1e9:.1f} |")
+                         f"{disk(t)} |")
         total = sum(t["seconds"] for t in timing.values())
         work = sum(t.get(k, 0.0) for t in timing.values()
                    for k in ("pretrain_seconds", "probe_seconds"))
+        peak = max((t.get("peak_disk_bytes", 0) for t in timing.values()), default=0)
         lines += ["", f"Total: {total / 3600:.2f} h here; the runs' pretraining and probing "
-                  f"took {work / 3600:.2f} h in all."]
+                  f"took {work / 3600:.2f} h in all. Peak disk use of this folder: "
+                  f"{peak / 1e9:.1f} GB."]
     table = "\n".join(lines) + "\n"
     files.atomic_write_text(os.path.join(exp_dir, "claims.md"), table)
     return table

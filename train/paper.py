@@ -229,6 +229,8 @@ def _main(argv: Sequence[str] | None) -> int:
                     failed.append(f"fig6 ({cli.one_line(err)})")
                 finally:
                     entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
+                    entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0),
+                                                   _du(args.out))
                     files.atomic_write_json(timing_path, timing)
         if "fig6" in args.figures:
             claims.fig6_report(args.out)

@@ -55,6 +55,7 @@ def test_the_whole_paper_runs_reports_and_resumes(tmp_path, capsys):
     assert {f: timing[f].get("runs") for f in timing} == {
         "fig4": 1, "fig5": 3, "fig10": 1, "fig8": 6, "fig7": 2, "wide": 5, "fig6": None}
     assert timing["fig5"]["probe_seconds"] > 0 and "| pretraining h |" in table
+    assert timing["fig6"]["peak_disk_bytes"] > 0 and "Peak disk use of this folder: " in table
     summary = json.loads((out / "fig6" / "fake_paris" / "summary.json").read_text())
     assert summary["images"] == 2 and summary["backend"] == "fake_paris"
     assert "18 of 18" not in text  # the figures ran one by one
