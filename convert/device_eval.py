@@ -91,9 +91,9 @@ def run_representation_on_backend(
             and job, so a resumed file cannot mix settings).
         symbolic: the model's own circuit and symbols (``QuantumRepresentation.symbolic``),
             bound image by image; default: rebuilt from ``width``, ``layers``, ``ansatz``.
-        workers: processes that compile a batch's circuits side by side (recompilation
-            takes seconds an image). Compilation is seeded, so the circuits and results
-            are the same for any count. A real IBM backend always compiles in this
+        workers: processes that compile a batch's circuits side by side (recompiling
+            an untrained, entangled circuit takes seconds). Compilation is seeded, so the
+            circuits and results are the same for any count. A real IBM backend always compiles in this
             process: its service (and credentials) is not sent to other processes.
 
     Returns:

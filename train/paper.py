@@ -178,8 +178,8 @@ def device_figure(args, seeds: int) -> None:
                         *common], log)
     for sub, extra in (("fake_paris", []), ("fake_paris_recompiled", ["--recompile"])):
         if not os.path.exists(os.path.join(folder, sub, "summary.json")):
-            # Recompilation (seconds an image) is seeded: one compiling process per core
-            # gives the same circuits sooner.
+            # Compilation is seeded: one compiling process per core gives the same
+            # circuits sooner (1.6x on 2 cores for random weights; bench/README.md).
             cli.run_module(["convert.evaluate", "--run", best["quantum_100_shots"][0],
                             "--backend", "fake_paris", "--shots", str(args.device_shots),
                             "--workers", str(os.cpu_count() or 1),
