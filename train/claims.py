@@ -15,7 +15,6 @@ where the arms share seeds; Wilson/Newcombe for the device's accuracies):
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,7 @@ import numpy as np
 from tfq_ssl import plots, rundir, stats
 from tfq_ssl import files
 from tfq_ssl.config import ProbeConfig
-from train.reports import logs_folder, probe_results
+from train.reports import logs_folder, probe_results, step_logs
 from train.specs import SPECS, Variant, run_dir
 
 MARGIN = 2.0  # points: "about equal" means a difference within ±2 points
@@ -117,15 +116,7 @@ def _diff_text(p: dict[str, Any] | None, data: dict[str, Any] | None = None,
 
 
 def _first_last(folders: Sequence[str], filename: str, column: str) -> list[tuple[float, float]]:
-    pairs = []
-    for folder in folders:
-        if not os.path.exists(os.path.join(folder, filename)):
-            continue  # a run stopped before its first checkpoint: n says how many count
-        with open(os.path.join(folder, filename), newline="") as f:
-            rows = [r for r in csv.DictReader(f)]
-        if rows:
-            pairs.append((float(rows[0][column]), float(rows[-1][column])))
-    return pairs
+    return [(rows[0][1], rows[-1][1]) for rows in step_logs(folders, filename, column) if rows]
 
 
 def fig4_rows(exp_dir: str, seeds: Sequence[int], ledger_root: str | None) -> list[list[str]]:

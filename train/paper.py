@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from tfq_ssl import cli, files, probe_store, rundir
 from train import claims, ledger, sweep
@@ -116,6 +117,21 @@ def _du(path: str) -> int:
     return total
 
 
+@contextmanager
+def _timed(timing: dict, name: str, path: str, out: str) -> Iterator[dict]:
+    """``timing[name]``, to fill meanwhile; its wall time and the folder's peak disk are
+    added and ``path`` written however the block ends: an interrupted invocation's time
+    counts too."""
+    entry = timing.setdefault(name, {"seconds": 0.0})
+    start = time.perf_counter()
+    try:
+        yield entry
+    finally:
+        entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
+        entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0), _du(out))
+        files.atomic_write_json(path, timing)
+
+
 def _check_evaluations(folder: str, best: dict, images: int) -> None:
     """Raise before anything runs if an evaluation kept in ``folder`` is of another model
     or image count than Fig. 6 now needs: a rerun after more Fig. 5 seeds finished can
@@ -203,17 +219,10 @@ def _main(argv: Sequence[str] | None) -> int:
     with files.locked(args.out):
         for fig in figures:
             if not args.report_only and jobs[fig]:
-                start = time.perf_counter()
-                entry = timing.setdefault(fig, {"seconds": 0.0})
-                try:
+                with _timed(timing, fig, timing_path, args.out) as entry:
                     outcome = sweep.execute(jobs[fig], probe, args)
-                finally:  # an interrupted invocation's time counts too
-                    entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
-                    files.atomic_write_json(timing_path, timing)
+                    entry.update(_cost(jobs[fig], probe, args.ledger))
                 failed += outcome.failed
-                entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0), _du(args.out))
-                entry.update(_cost(jobs[fig], probe, args.ledger))
-                files.atomic_write_json(timing_path, timing)
             report(fig, args.out, range(seeds_max), args.protocol, args.probe_epochs,
                    [p.head for p in probe], args.ledger, args.overrides)
         if "fig6" in args.figures and not args.report_only:
@@ -221,17 +230,11 @@ def _main(argv: Sequence[str] | None) -> int:
                 # Fig. 6 evaluates Fig. 5's best runs: not before every one has finished.
                 failed.append("fig6 (not run: Fig. 5 has failed runs)")
             else:
-                start = time.perf_counter()
-                entry = timing.setdefault("fig6", {"seconds": 0.0})
-                try:
-                    device_figure(args, args.seeds or FIGURES["fig5"])
-                except (RuntimeError, OSError, ValueError) as err:
-                    failed.append(f"fig6 ({cli.one_line(err)})")
-                finally:
-                    entry["seconds"] = round(entry["seconds"] + time.perf_counter() - start, 1)
-                    entry["peak_disk_bytes"] = max(entry.get("peak_disk_bytes", 0),
-                                                   _du(args.out))
-                    files.atomic_write_json(timing_path, timing)
+                with _timed(timing, "fig6", timing_path, args.out):
+                    try:
+                        device_figure(args, args.seeds or FIGURES["fig5"])
+                    except (RuntimeError, OSError, ValueError) as err:
+                        failed.append(f"fig6 ({cli.one_line(err)})")
         if "fig6" in args.figures:
             claims.fig6_report(args.out)
         table = claims.write(args.out, range(seeds_max), timing, args.ledger)

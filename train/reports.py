@@ -266,16 +266,26 @@ def logs_folder(folder: str, ledger_root: str | None) -> str | None:
                  if os.path.exists(os.path.join(f, rundir.METRICS_FILE))), None)
 
 
+def step_logs(folders: Sequence[str], filename: str, column: str
+              ) -> list[list[tuple[int, float]]]:
+    """Each run's ``(step, value)`` rows of one column of a step log, in file order. A
+    run without the file (stopped before it logged it, e.g. before its first
+    checkpoint) is left out: the callers' n says how many runs count."""
+    logs = []
+    for folder in folders:
+        path = os.path.join(folder, filename)
+        if not os.path.exists(path):
+            continue
+        with open(path, newline="") as f:
+            logs.append([(int(r["step"]), float(r[column])) for r in csv.DictReader(f)])
+    return logs
+
+
 def _csv_series(folders: Sequence[str], filename: str, column: str
                 ) -> tuple[list[int], list[float], list[float]]:
     """Steps, the mean across runs, and the half-width of its t-based 95 % CI (zero
     below two runs), at the steps every run logged."""
-    series = []
-    for folder in folders:
-        if not os.path.exists(os.path.join(folder, filename)):
-            continue  # a run stopped before it logged this file (its first checkpoint)
-        with open(os.path.join(folder, filename), newline="") as f:
-            series.append({int(r["step"]): float(r[column]) for r in csv.DictReader(f)})
+    series = [dict(rows) for rows in step_logs(folders, filename, column)]
     if not series:  # no run of the figure has finished yet
         return [], [], []
     steps = sorted(set.intersection(*(set(s) for s in series)))
